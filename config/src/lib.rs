@@ -1,0 +1,1 @@
+//! Typed configuration for webrtc-gateway.

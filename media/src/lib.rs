@@ -1,0 +1,1 @@
+//! Media without I/O.

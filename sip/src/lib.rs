@@ -1,0 +1,1 @@
+//! SIP without I/O.

@@ -1,1 +1,41 @@
-//! Gateway orchestration.
+//! Gateway orchestration: signaling, the call task, the WebRTC leg and the I/O drivers.
+
+pub mod app;
+pub mod call;
+pub mod http;
+pub mod signaling;
+pub mod sip_driver;
+pub mod webrtc;
+
+use std::sync::Arc;
+
+use app::App;
+use axum::serve::ListenerExt;
+use gateway_config::Config;
+use tokio::sync::mpsc;
+
+/// Binds every listener, then serves until the HTTP server stops. Bind failures are returned
+/// before anything runs, with the address that failed.
+pub async fn run(config: Config) -> anyhow::Result<()> {
+    let sip_sockets = sip_driver::SipSockets::bind(&config)
+        .await
+        .map_err(|e| anyhow::anyhow!("sip.listen {}: {e}", config.sip.listen))?;
+    let proxy = sip_driver::resolve_proxy(&config)
+        .await
+        .map_err(|e| anyhow::anyhow!("sip.proxy {}: {e}", config.sip.proxy.uri))?;
+    let listener = tokio::net::TcpListener::bind(config.http.listen)
+        .await
+        .map_err(|e| anyhow::anyhow!("http.listen {}: {e}", config.http.listen))?;
+    let (sip_tx, sip_rx) = mpsc::unbounded_channel();
+    let app = Arc::new(App::new(config.clone(), sip_tx).map_err(anyhow::Error::msg)?);
+    tokio::spawn(sip_driver::run(config.clone(), sip_sockets, proxy, sip_rx));
+    tracing::info!(http = %config.http.listen, sip = %config.sip.listen, "webrtc-gateway listening");
+    // TCP_NODELAY on every WebSocket: Nagle's algorithm costs ~40 ms per call setup (STYLE.md §4).
+    let listener = listener.tap_io(|tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %e, "TCP_NODELAY not set");
+        }
+    });
+    axum::serve(listener, http::router(app)).await?;
+    Ok(())
+}

@@ -1,1 +1,11 @@
 //! SIP without I/O.
+pub mod auth;
+pub mod error;
+pub mod message;
+pub mod sdp;
+pub mod transaction;
+
+pub use error::Error;
+pub mod dialog;
+pub mod framing;
+pub mod ua;

@@ -1,0 +1,248 @@
+//! Environment overrides: `WEBRTC_GATEWAY__<SECTION>__<KEY>=value`, merged over the file's TOML tree.
+
+use std::collections::BTreeMap;
+
+use toml::Value;
+
+use crate::raw::join_key;
+use crate::{ConfigError, Secret};
+
+/// Variables starting with this (in any case) are overrides; everything else is ignored.
+pub const ENV_PREFIX: &str = "WEBRTC_GATEWAY__";
+
+/// The environment variable that set a key, and its text before TOML parsing
+/// (held as a [`Secret`] because the key may be a password).
+#[derive(Debug, Clone)]
+struct EnvOrigin {
+    var: String,
+    raw: Secret,
+}
+
+/// Which keys were set from the environment, for wording errors and keeping string values verbatim.
+#[derive(Debug, Default)]
+pub(crate) struct EnvOrigins {
+    by_key: BTreeMap<String, EnvOrigin>,
+}
+
+impl EnvOrigins {
+    /// The unparsed text of the variable that set exactly `key`.
+    pub(crate) fn raw(&self, key: &str) -> Option<&str> {
+        self.by_key.get(key).map(|o| o.raw.expose())
+    }
+
+    /// The variable that set `key` or a table containing it.
+    pub(crate) fn var_for(&self, key: &str) -> Option<&str> {
+        self.by_key
+            .iter()
+            .filter(|(set, _)| {
+                key.strip_prefix(set.as_str())
+                    .is_some_and(|rest| rest.is_empty() || rest.starts_with(['.', '[']))
+            })
+            .max_by_key(|(set, _)| set.len())
+            .map(|(_, origin)| origin.var.as_str())
+    }
+}
+
+/// Parses a variable's value as a TOML value (number, boolean, array, inline table, quoted string),
+/// or takes it as a plain string when it is not one.
+fn parse_value(raw: &str) -> Value {
+    match format!("v = {raw}").parse::<toml::Table>() {
+        Ok(mut table) if table.len() == 1 => table
+            .remove("v")
+            .unwrap_or_else(|| Value::String(raw.to_owned())),
+        _ => Value::String(raw.to_owned()),
+    }
+}
+
+/// Merges the overrides in `env` into `root`. Shorter paths go first, so a whole table set from one
+/// variable can still receive single entries from others.
+pub(crate) fn apply(
+    root: &mut toml::Table,
+    env: impl IntoIterator<Item = (String, String)>,
+    errors: &mut Vec<ConfigError>,
+) -> EnvOrigins {
+    let mut overrides: Vec<(Vec<String>, String, String)> = Vec::new();
+    for (var, raw) in env {
+        let Some(rest) = strip_prefix(&var) else {
+            continue;
+        };
+        let segments: Vec<String> = rest.split("__").map(str::to_ascii_lowercase).collect();
+        if segments.iter().any(String::is_empty) {
+            errors.push(ConfigError::new(
+                var.as_str(),
+                "empty key in environment variable name (expected WEBRTC_GATEWAY__<SECTION>__<KEY>)",
+            ));
+            continue;
+        }
+        overrides.push((segments, var, raw));
+    }
+    overrides.sort_by(|a, b| (a.0.len(), &a.1).cmp(&(b.0.len(), &b.1)));
+
+    let mut origins = EnvOrigins::default();
+    for (segments, var, raw) in overrides {
+        let key = segments
+            .iter()
+            .fold(String::new(), |path, s| join_key(&path, s));
+        if let Some(first) = origins.by_key.get(&key) {
+            errors.push(ConfigError::new(
+                key.as_str(),
+                format!("set by both {} and {var}", first.var),
+            ));
+            continue;
+        }
+        match set(root, &segments, parse_value(&raw)) {
+            Ok(()) => {
+                origins.by_key.insert(
+                    key,
+                    EnvOrigin {
+                        var,
+                        raw: Secret::new(raw),
+                    },
+                );
+            }
+            Err(not_a_table) => errors.push(ConfigError::new(
+                not_a_table,
+                format!("is not a table, so {var} cannot set a key inside it"),
+            )),
+        }
+    }
+    origins
+}
+
+fn strip_prefix(var: &str) -> Option<&str> {
+    let head = var.get(..ENV_PREFIX.len())?;
+    head.eq_ignore_ascii_case(ENV_PREFIX)
+        .then(|| &var[ENV_PREFIX.len()..])
+}
+
+/// Sets `segments` in `root`, creating tables on the way; `Err(path)` names a non-table in the way.
+fn set(root: &mut toml::Table, segments: &[String], value: Value) -> Result<(), String> {
+    let Some((last, parents)) = segments.split_last() else {
+        return Ok(());
+    };
+    let mut table = root;
+    let mut path = String::new();
+    for segment in parents {
+        path = join_key(&path, segment);
+        let entry = table
+            .entry(segment.clone())
+            .or_insert_with(|| Value::Table(toml::Table::new()));
+        table = match entry {
+            Value::Table(t) => t,
+            _ => return Err(path),
+        };
+    }
+    table.insert(last.clone(), value);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vars(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    fn merged(file: &str, env: &[(&str, &str)]) -> (toml::Table, Vec<ConfigError>, EnvOrigins) {
+        let mut root: toml::Table = file.parse().expect("test TOML");
+        let mut errors = Vec::new();
+        let origins = apply(&mut root, vars(env), &mut errors);
+        (root, errors, origins)
+    }
+
+    #[test]
+    fn values_parse_as_toml_or_stay_strings() {
+        assert_eq!(parse_value("42"), Value::Integer(42));
+        assert_eq!(parse_value("true"), Value::Boolean(true));
+        assert_eq!(
+            parse_value("[\"pcmu\"]"),
+            Value::Array(vec![Value::String("pcmu".into())])
+        );
+        assert_eq!(parse_value("\"quoted\""), Value::String("quoted".into()));
+        assert_eq!(
+            parse_value("127.0.0.1:8080"),
+            Value::String("127.0.0.1:8080".into())
+        );
+        assert_eq!(parse_value(""), Value::String(String::new()));
+        assert!(matches!(parse_value("{ bob = \"x\" }"), Value::Table(_)));
+        // A value cannot smuggle in extra keys.
+        assert_eq!(
+            parse_value("1\nother = 2"),
+            Value::String("1\nother = 2".into())
+        );
+    }
+
+    #[test]
+    fn overrides_win_and_other_variables_are_ignored() {
+        let (root, errors, origins) = merged(
+            "[sip]\nlisten = \"127.0.0.1:5080\"",
+            &[
+                ("WEBRTC_GATEWAY__SIP__LISTEN", "0.0.0.0:5080"),
+                ("webrtc_gateway__Log__Level", "debug"),
+                ("HOME", "/root"),
+                ("WEBRTC_GATEWAY_SIP_LISTEN", "ignored: single underscores"),
+            ],
+        );
+        assert!(errors.is_empty(), "{errors:?}");
+        assert_eq!(root["sip"]["listen"].as_str(), Some("0.0.0.0:5080"));
+        assert_eq!(root["log"]["level"].as_str(), Some("debug"));
+        assert_eq!(root.len(), 2);
+        assert_eq!(origins.raw("sip.listen"), Some("0.0.0.0:5080"));
+        assert_eq!(
+            origins.var_for("sip.listen"),
+            Some("WEBRTC_GATEWAY__SIP__LISTEN")
+        );
+        assert_eq!(origins.var_for("sip.listener"), None);
+    }
+
+    #[test]
+    fn map_entries_merge_into_a_table_set_as_a_whole() {
+        let (root, errors, origins) = merged(
+            "",
+            &[
+                ("WEBRTC_GATEWAY__AUTH__DEV_TOKENS__BOB", "bob-token"),
+                ("WEBRTC_GATEWAY__AUTH__DEV_TOKENS", "{ alice = \"a\" }"),
+            ],
+        );
+        assert!(errors.is_empty(), "{errors:?}");
+        let tokens = root["auth"]["dev_tokens"].as_table().expect("table");
+        assert_eq!(tokens["alice"].as_str(), Some("a"));
+        assert_eq!(tokens["bob"].as_str(), Some("bob-token"));
+        assert_eq!(
+            origins.var_for("auth.dev_tokens.alice"),
+            Some("WEBRTC_GATEWAY__AUTH__DEV_TOKENS")
+        );
+    }
+
+    #[test]
+    fn malformed_names_and_collisions_are_errors() {
+        let (_, errors, _) = merged(
+            "sip = 5",
+            &[
+                ("WEBRTC_GATEWAY__SIP____LISTEN", "x"),
+                ("WEBRTC_GATEWAY__", "x"),
+                ("WEBRTC_GATEWAY__SIP__LISTEN", "x"),
+                ("WEBRTC_GATEWAY__LOG__LEVEL", "a"),
+                ("webrtc_gateway__log__level", "b"),
+            ],
+        );
+        let keys: Vec<&str> = errors.iter().map(|e| e.key.as_str()).collect();
+        assert_eq!(
+            keys,
+            [
+                "WEBRTC_GATEWAY__SIP____LISTEN",
+                "WEBRTC_GATEWAY__",
+                "sip",
+                "log.level"
+            ]
+        );
+        assert_eq!(
+            errors[3].message,
+            "set by both WEBRTC_GATEWAY__LOG__LEVEL and webrtc_gateway__log__level"
+        );
+    }
+}

@@ -1,0 +1,122 @@
+//! RTCP on the plain-RTP SIP leg (RFC 3550 §6): statistics of what we send and receive, the
+//! periodic SR/RR we send, and what Asterisk reports back (loss, jitter, RTT).
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use gateway_media::rtcp::{self, RtcpPacket};
+use gateway_media::rtp::RtpHeader;
+use gateway_media::{ReceiveStats, SendStats};
+use tokio::time::Instant;
+
+/// Seconds between 1900 (NTP epoch) and 1970 (Unix epoch).
+const NTP_UNIX_OFFSET: u64 = 2_208_988_800;
+
+/// RTCP state of the SIP leg.
+pub(crate) struct RtcpLeg {
+    ssrc: u32,
+    sent: SendStats,
+    recv: ReceiveStats,
+    remote_ssrc: Option<u32>,
+    clock_rate: u32,
+    epoch: Instant,
+    /// What the peer last reported about our stream: (fraction lost /256, jitter, rtt).
+    pub(crate) remote_report: Option<(u8, u32, Option<Duration>)>,
+}
+
+impl RtcpLeg {
+    /// RTCP state for our SSRC on the SIP leg (the bridge writes its own SSRC; this one is only
+    /// used for RTCP when it differs, e.g. before the first packet).
+    pub(crate) fn new(ssrc: u32) -> Self {
+        Self {
+            ssrc,
+            sent: SendStats::default(),
+            recv: ReceiveStats::new(),
+            remote_ssrc: None,
+            clock_rate: 8000,
+            epoch: Instant::now(),
+            remote_report: None,
+        }
+    }
+
+    /// Records an RTP packet we sent to the SIP side.
+    pub(crate) fn on_sent(&mut self, packet: &[u8]) {
+        if let Ok(h) = RtpHeader::parse(packet) {
+            self.ssrc = h.ssrc;
+            self.sent.on_packet(h.timestamp, h.payload_len);
+        }
+    }
+
+    /// Records an RTP packet received from the SIP side.
+    pub(crate) fn on_received(&mut self, packet: &[u8], now: Instant) {
+        if let Ok(h) = RtpHeader::parse(packet) {
+            self.remote_ssrc = Some(h.ssrc);
+            let arrival = (now.duration_since(self.epoch).as_secs_f64()
+                * f64::from(self.clock_rate)) as u64 as u32;
+            self.recv
+                .on_packet(h.seq, h.timestamp, arrival, h.payload_len);
+        }
+    }
+
+    /// Records an RTCP packet received from the SIP side.
+    pub(crate) fn on_rtcp(&mut self, packet: &[u8], now: Instant) {
+        let Ok(packets) = rtcp::parse_compound(packet) else {
+            tracing::trace!("malformed RTCP from the SIP side ignored");
+            return;
+        };
+        let now_compact = compact(ntp_now());
+        let _ = now;
+        for p in packets {
+            let reports = match p {
+                RtcpPacket::SenderReport { info, reports, .. } => {
+                    self.recv.on_sender_report(info.ntp, now_compact);
+                    Some(reports)
+                }
+                RtcpPacket::ReceiverReport { reports, .. } => Some(reports),
+                _ => None,
+            };
+            for block in reports.into_iter().flatten() {
+                if block.ssrc == self.ssrc {
+                    let rtt = rtcp::rtt(now_compact, block.lsr, block.dlsr)
+                        .map(rtcp::compact_to_duration);
+                    self.remote_report = Some((block.fraction_lost, block.jitter, rtt));
+                }
+            }
+        }
+    }
+
+    /// Writes our periodic SR (or RR) with a report block on what we receive; returns its length.
+    pub(crate) fn write_report(&mut self, out: &mut [u8], _now: Instant) -> usize {
+        let ntp = ntp_now();
+        let block = self
+            .remote_ssrc
+            .and_then(|s| self.recv.report_block(s, compact(ntp)));
+        let info = self
+            .sent
+            .last_rtp_ts
+            .map(|ts| self.sent.sender_info(ntp, ts));
+        rtcp::write_compound(
+            out,
+            self.ssrc,
+            info.as_ref(),
+            block.as_ref(),
+            b"webrtc-gateway",
+        )
+        .unwrap_or(0)
+    }
+}
+
+/// The wall clock as a 64-bit NTP timestamp. RTCP needs wall-clock time (RFC 3550 §4); this driver
+/// is the one place that reads it.
+#[allow(clippy::disallowed_methods)]
+fn ntp_now() -> u64 {
+    let d = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    let secs = d.as_secs() + NTP_UNIX_OFFSET;
+    let frac = (u64::from(d.subsec_nanos()) << 32) / 1_000_000_000;
+    (secs << 32) | frac
+}
+
+fn compact(ntp: u64) -> u32 {
+    (ntp >> 16) as u32
+}

@@ -1,0 +1,61 @@
+//! The HTTP front: `/ws` (signaling), `/healthz`, and the built-in page at `/`.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::ws::{CloseFrame, Message, WebSocketUpgrade};
+use axum::extract::{Query, State};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use serde::Deserialize;
+
+use crate::app::App;
+use crate::signaling::session;
+
+/// WebSocket close code for a missing, bad or expired token.
+pub const CLOSE_UNAUTHORIZED: u16 = 4401;
+
+const PAGE: &str = include_str!("../../web/index.html");
+
+/// The router of the gateway's HTTP listener.
+pub fn router(app: Arc<App>) -> Router {
+    Router::new()
+        .route("/", get(|| async { Html(PAGE) }))
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/ws", get(ws))
+        .with_state(app)
+}
+
+#[derive(Deserialize)]
+struct WsQuery {
+    token: Option<String>,
+}
+
+async fn ws(
+    State(app): State<Arc<App>>,
+    Query(q): Query<WsQuery>,
+    upgrade: WebSocketUpgrade,
+) -> Response {
+    let user = q
+        .token
+        .as_deref()
+        .and_then(|t| app.config.auth.user_for_token(t))
+        .map(str::to_owned);
+    upgrade
+        .max_message_size(session::MAX_FRAME)
+        .on_upgrade(move |mut socket| async move {
+            match user {
+                Some(user) => session::run(app, user, socket).await,
+                None => {
+                    tracing::info!("WebSocket refused: bad or missing token");
+                    let _ = socket
+                        .send(Message::Close(Some(CloseFrame {
+                            code: CLOSE_UNAUTHORIZED,
+                            reason: "unauthorized".into(),
+                        })))
+                        .await;
+                }
+            }
+        })
+        .into_response()
+}

@@ -1,0 +1,251 @@
+//! Signaling API v1: the JSON messages exchanged over `/ws` (see docs/signaling.md).
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// A trickled ICE candidate, in the browser's `RTCIceCandidateInit` shape.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IceCandidate {
+    /// The `candidate:` attribute line (may be empty for "end of candidates" in some browsers).
+    pub candidate: String,
+    /// The m-line identifier.
+    #[serde(rename = "sdpMid", default, skip_serializing_if = "Option::is_none")]
+    pub sdp_mid: Option<String>,
+    /// The m-line index.
+    #[serde(
+        rename = "sdpMLineIndex",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub sdp_mline_index: Option<u16>,
+    /// The ICE username fragment this candidate belongs to.
+    #[serde(
+        rename = "usernameFragment",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub username_fragment: Option<String>,
+}
+
+/// Audio or video.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CallType {
+    /// Audio only.
+    #[default]
+    Audio,
+    /// Audio and video.
+    Video,
+}
+
+/// Messages a client sends.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum ClientMessage {
+    /// Place a call; `sdp` is the browser's offer.
+    Call {
+        /// Client reference echoed in replies until the call has a `call_id`.
+        #[serde(rename = "ref")]
+        reference: String,
+        /// The number or extension to dial.
+        to: String,
+        /// The browser's SDP offer.
+        sdp: String,
+        /// Audio or video.
+        #[serde(default)]
+        call_type: CallType,
+    },
+    /// A trickled candidate (`null` = end of candidates).
+    Ice {
+        /// The call this candidate belongs to.
+        #[serde(default)]
+        call_id: Option<String>,
+        /// Or the client's reference before the call id is known.
+        #[serde(rename = "ref", default)]
+        reference: Option<String>,
+        /// The candidate, or `null` for end of candidates.
+        candidate: Option<IceCandidate>,
+    },
+    /// Hang up (or cancel) a call.
+    Hangup {
+        /// The call to end.
+        #[serde(default)]
+        call_id: Option<String>,
+        /// Or the client's reference before the call id is known.
+        #[serde(rename = "ref", default)]
+        reference: Option<String>,
+    },
+}
+
+/// Call states reported to the client.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CallState {
+    /// The far end is alerting (SIP 180/183 without media).
+    Ringing,
+    /// Media flows before the answer (SIP 183 with SDP).
+    EarlyMedia,
+    /// Answered and media connected.
+    Connected,
+    /// The call is over.
+    Ended,
+}
+
+/// Messages the server sends.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ServerMessage {
+    /// First message of every session.
+    Hello {
+        /// The authenticated user.
+        user: String,
+        /// This session's id.
+        session_id: String,
+        /// ICE servers the client should use.
+        ice_servers: Vec<Value>,
+    },
+    /// The gateway's SDP answer to a `call`.
+    Answer {
+        /// The client's reference.
+        #[serde(rename = "ref")]
+        reference: String,
+        /// The gateway's id for the call.
+        call_id: String,
+        /// The SDP answer.
+        sdp: String,
+    },
+    /// A gateway ICE candidate (`null` = end of candidates).
+    Ice {
+        /// The call.
+        call_id: String,
+        /// The candidate.
+        candidate: Option<IceCandidate>,
+    },
+    /// A call state change.
+    State {
+        /// The call.
+        call_id: String,
+        /// The client's reference for the call.
+        #[serde(rename = "ref", skip_serializing_if = "Option::is_none")]
+        reference: Option<String>,
+        /// The new state.
+        state: CallState,
+        /// The SIP status code behind the change, if any.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        sip_code: Option<u16>,
+        /// Why (for `ended`: normal_clearing, busy, cancelled, rtp_timeout, ...).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
+    },
+    /// A request could not be served.
+    Error {
+        /// The reference of the message in error, if it had one.
+        #[serde(rename = "ref")]
+        reference: Option<String>,
+        /// Machine-readable code.
+        code: ErrorCode,
+        /// Human-readable explanation.
+        message: String,
+    },
+}
+
+/// Machine-readable error codes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// Malformed or unknown message.
+    BadRequest,
+    /// The SDP offer could not be used.
+    BadSdp,
+    /// The offer shares no codec the gateway can bridge.
+    NoCommonCodec,
+    /// The number is not allowed.
+    InvalidNumber,
+    /// No such call.
+    UnknownCall,
+    /// The gateway cannot take the call now (ports, limits, shutdown).
+    Unavailable,
+}
+
+/// Parses a client frame; on failure returns the error reply to send (with the `ref` if one was readable).
+pub fn parse_client_message(text: &str) -> Result<ClientMessage, ServerMessage> {
+    match serde_json::from_str::<ClientMessage>(text) {
+        Ok(msg) => Ok(msg),
+        Err(err) => {
+            let reference = serde_json::from_str::<Value>(text)
+                .ok()
+                .and_then(|v| v.get("ref").and_then(Value::as_str).map(str::to_owned));
+            Err(ServerMessage::Error {
+                reference,
+                code: ErrorCode::BadRequest,
+                message: format!("invalid message: {err}"),
+            })
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_call() {
+        let m = parse_client_message(
+            r#"{"type":"call","ref":"c1","to":"600","sdp":"v=0","call_type":"audio"}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            m,
+            ClientMessage::Call {
+                reference: "c1".into(),
+                to: "600".into(),
+                sdp: "v=0".into(),
+                call_type: CallType::Audio
+            }
+        );
+    }
+
+    #[test]
+    fn parses_end_of_candidates() {
+        let m = parse_client_message(r#"{"type":"ice","call_id":"x","candidate":null}"#).unwrap();
+        assert_eq!(
+            m,
+            ClientMessage::Ice {
+                call_id: Some("x".into()),
+                reference: None,
+                candidate: None
+            }
+        );
+    }
+
+    #[test]
+    fn garbage_gets_bad_request_with_ref() {
+        let err = parse_client_message(r#"{"type":"dance","ref":"r9"}"#).unwrap_err();
+        match err {
+            ServerMessage::Error {
+                reference, code, ..
+            } => {
+                assert_eq!(reference.as_deref(), Some("r9"));
+                assert_eq!(code, ErrorCode::BadRequest);
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+        assert!(parse_client_message("\u{0}\u{1}not json").is_err());
+    }
+
+    #[test]
+    fn state_serializes_without_empty_fields() {
+        let s = serde_json::to_string(&ServerMessage::State {
+            call_id: "k".into(),
+            reference: None,
+            state: CallState::EarlyMedia,
+            sip_code: Some(183),
+            reason: None,
+        })
+        .unwrap();
+        assert_eq!(
+            s,
+            r#"{"type":"state","call_id":"k","state":"early_media","sip_code":183}"#
+        );
+    }
+}

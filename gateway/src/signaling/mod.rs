@@ -1,0 +1,4 @@
+//! The signaling API: authenticated WebSocket sessions at `/ws`.
+
+pub mod messages;
+pub mod session;

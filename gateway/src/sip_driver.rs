@@ -1,0 +1,257 @@
+//! The SIP driver: the one task that owns the SIP sockets (UDP, and TCP connections) and the
+//! sans-I/O user agent core. It selects over datagrams, stream messages, the core's deadline and
+//! commands from call tasks.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+
+use bytes::{Bytes, BytesMut};
+use gateway_config::{Config, SipTransport};
+use gateway_sip::framing;
+use gateway_sip::transaction::TimerConfig;
+use gateway_sip::ua::{SessionEvent, Transport, UaConfig, UserAgent};
+use rand::SeedableRng;
+use rand_chacha::ChaCha20Rng;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream, UdpSocket};
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+
+/// Largest SIP message accepted (UDP datagram or framed stream message).
+pub const MAX_SIP_MESSAGE: usize = 64 * 1024;
+
+/// Commands from call tasks.
+#[derive(Debug)]
+pub enum SipCommand {
+    /// Start an INVITE session; its events go to `events`.
+    Invite {
+        /// The call's handle in the user agent.
+        handle: u64,
+        /// The number to dial.
+        number: String,
+        /// Our SDP offer.
+        sdp: String,
+        /// Where the session's events go.
+        events: mpsc::UnboundedSender<SessionEvent>,
+    },
+    /// Hang up (CANCEL or BYE).
+    Hangup {
+        /// The call's handle.
+        handle: u64,
+    },
+}
+
+/// The bound SIP sockets, bound before the driver starts so bind errors stop the gateway at once.
+pub struct SipSockets {
+    udp: UdpSocket,
+    tcp: TcpListener,
+    local: SocketAddr,
+}
+
+impl SipSockets {
+    /// Binds UDP and TCP on the configured listen address.
+    pub async fn bind(config: &Config) -> std::io::Result<Self> {
+        let udp = UdpSocket::bind(config.sip.listen).await?;
+        let local = udp.local_addr()?;
+        let tcp = TcpListener::bind(local).await?;
+        Ok(Self { udp, tcp, local })
+    }
+
+    /// The bound address.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local
+    }
+}
+
+/// Resolves the configured proxy to a socket address.
+pub async fn resolve_proxy(config: &Config) -> std::io::Result<SocketAddr> {
+    let host = config.sip.proxy.host.as_str();
+    let port = config.sip.proxy.port;
+    tokio::net::lookup_host((host, port))
+        .await?
+        .next()
+        .ok_or_else(|| std::io::Error::other(format!("{host} does not resolve")))
+}
+
+enum StreamEvent {
+    Message(SocketAddr, Bytes),
+    Closed(SocketAddr),
+}
+
+/// Runs the SIP driver until the command channel closes.
+pub async fn run(
+    config: Config,
+    sockets: SipSockets,
+    proxy: SocketAddr,
+    mut commands: mpsc::UnboundedReceiver<SipCommand>,
+) {
+    let transport = match config.sip.proxy.transport.unwrap_or(config.sip.transport) {
+        SipTransport::Udp => Transport::Udp,
+        SipTransport::Tcp => Transport::Tcp,
+    };
+    let ua_config = UaConfig {
+        local: sockets.local,
+        transport,
+        proxy,
+        domain: config.sip.domain.clone(),
+        username: config.sip.username.clone(),
+        password: config.sip.password.expose().to_owned(),
+        display_name: config.sip.display_name.clone(),
+        user_agent: config.sip.user_agent.clone(),
+        timers: TimerConfig {
+            t1: config.sip.timers.t1,
+            t2: config.sip.timers.t2,
+            t4: config.sip.timers.t4,
+        },
+    };
+    let mut ua = UserAgent::new(ua_config, ChaCha20Rng::from_entropy());
+    let mut sessions: HashMap<u64, mpsc::UnboundedSender<SessionEvent>> = HashMap::new();
+    let mut streams: HashMap<SocketAddr, mpsc::UnboundedSender<Bytes>> = HashMap::new();
+    let (stream_tx, mut stream_rx) = mpsc::unbounded_channel::<StreamEvent>();
+    let mut buf = vec![0u8; MAX_SIP_MESSAGE];
+    tracing::info!(listen = %sockets.local, %proxy, ?transport, "SIP driver started");
+
+    loop {
+        // Carry out what the core produced.
+        while let Some(t) = ua.poll_transmit() {
+            match t.transport {
+                Transport::Udp => {
+                    if let Err(e) = sockets.udp.send_to(&t.data, t.dest).await {
+                        tracing::debug!(dest = %t.dest, error = %e, "SIP UDP send failed");
+                    }
+                }
+                Transport::Tcp => {
+                    let writer = match streams.get(&t.dest) {
+                        Some(w) if !w.is_closed() => Some(w.clone()),
+                        _ => connect(t.dest, &stream_tx).await.map(|w| {
+                            streams.insert(t.dest, w.clone());
+                            w
+                        }),
+                    };
+                    match writer {
+                        Some(w) => {
+                            let _ = w.send(t.data);
+                        }
+                        None => tracing::warn!(dest = %t.dest, "SIP TCP connection failed"),
+                    }
+                }
+            }
+        }
+        while let Some(ev) = ua.poll_event() {
+            let ended = matches!(ev.event, SessionEvent::Ended(_));
+            if let Some(tx) = sessions.get(&ev.handle) {
+                let _ = tx.send(ev.event);
+            }
+            if ended {
+                sessions.remove(&ev.handle);
+            }
+        }
+
+        let deadline = ua.poll_timeout().map(Instant::from_std);
+        let sleep = async {
+            match deadline {
+                Some(d) => tokio::time::sleep_until(d).await,
+                None => std::future::pending().await,
+            }
+        };
+
+        tokio::select! {
+            r = sockets.udp.recv_from(&mut buf) => match r {
+                Ok((n, from)) => {
+                    tracing::trace!(%from, bytes = n, "sip in (udp)");
+                    ua.handle_message(Instant::now().into_std(), from, Transport::Udp, &buf[..n]);
+                }
+                Err(e) => tracing::debug!(error = %e, "SIP UDP receive error"),
+            },
+            r = sockets.tcp.accept() => match r {
+                Ok((stream, from)) => {
+                    let w = spawn_stream(stream, from, stream_tx.clone());
+                    streams.insert(from, w);
+                }
+                Err(e) => tracing::debug!(error = %e, "SIP TCP accept error"),
+            },
+            Some(ev) = stream_rx.recv() => match ev {
+                StreamEvent::Message(from, data) => {
+                    ua.handle_message(Instant::now().into_std(), from, Transport::Tcp, &data);
+                }
+                StreamEvent::Closed(from) => { streams.remove(&from); }
+            },
+            c = commands.recv() => match c {
+                Some(SipCommand::Invite { handle, number, sdp, events }) => {
+                    match ua.invite(Instant::now().into_std(), handle, &number, &sdp) {
+                        Ok(_) => { sessions.insert(handle, events); }
+                        Err(e) => {
+                            tracing::warn!(handle, error = %e, "INVITE not sent");
+                            let _ = events.send(SessionEvent::Ended(gateway_sip::ua::EndCause { code: None, reason: "invalid_number" }));
+                        }
+                    }
+                }
+                Some(SipCommand::Hangup { handle }) => ua.hangup(Instant::now().into_std(), handle),
+                None => break,
+            },
+            _ = sleep => ua.handle_timeout(Instant::now().into_std()),
+        }
+    }
+}
+
+async fn connect(
+    dest: SocketAddr,
+    events: &mpsc::UnboundedSender<StreamEvent>,
+) -> Option<mpsc::UnboundedSender<Bytes>> {
+    let stream =
+        match tokio::time::timeout(std::time::Duration::from_secs(2), TcpStream::connect(dest))
+            .await
+        {
+            Ok(Ok(s)) => s,
+            _ => return None,
+        };
+    Some(spawn_stream(stream, dest, events.clone()))
+}
+
+/// Spawns the reader and writer of one SIP TCP connection; returns the writer's channel.
+fn spawn_stream(
+    stream: TcpStream,
+    peer: SocketAddr,
+    events: mpsc::UnboundedSender<StreamEvent>,
+) -> mpsc::UnboundedSender<Bytes> {
+    if let Err(e) = stream.set_nodelay(true) {
+        tracing::debug!(error = %e, "TCP_NODELAY not set");
+    }
+    let (mut rd, mut wr) = stream.into_split();
+    let (tx, mut rx) = mpsc::unbounded_channel::<Bytes>();
+    tokio::spawn(async move {
+        while let Some(data) = rx.recv().await {
+            if wr.write_all(&data).await.is_err() {
+                break;
+            }
+        }
+    });
+    tokio::spawn(async move {
+        let mut buf = BytesMut::with_capacity(8192);
+        loop {
+            match rd.read_buf(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(_) => {}
+            }
+            loop {
+                match framing::next_message(&buf, MAX_SIP_MESSAGE) {
+                    Ok(Some((skip, len))) => {
+                        let _ = buf.split_to(skip);
+                        let msg = buf.split_to(len).freeze();
+                        if events.send(StreamEvent::Message(peer, msg)).is_err() {
+                            return;
+                        }
+                    }
+                    Ok(None) => break,
+                    Err(e) => {
+                        tracing::warn!(%peer, error = %e, "SIP stream framing error; closing");
+                        let _ = events.send(StreamEvent::Closed(peer));
+                        return;
+                    }
+                }
+            }
+        }
+        let _ = events.send(StreamEvent::Closed(peer));
+    });
+    tx
+}

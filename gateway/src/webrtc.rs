@@ -1,0 +1,327 @@
+//! The WebRTC leg of a call: a thin wrapper over the sans-I/O `rtc` peer connection.
+//!
+//! The gateway is always the answerer. The peer connection is built only once the SIP side has
+//! chosen its codec, so the answer to the browser can carry the same codec (passthrough) or Opus
+//! (transcoding). Like the `rtc` core it wraps, this type does no I/O and reads no clock.
+
+use std::net::SocketAddr;
+use std::time::Instant;
+
+use bytes::{Bytes, BytesMut};
+use rtc::interceptor::Registry;
+use rtc::media_stream::MediaStreamTrack;
+use rtc::peer_connection::RTCPeerConnection;
+use rtc::peer_connection::RTCPeerConnectionBuilder;
+use rtc::peer_connection::configuration::RTCConfigurationBuilder;
+use rtc::peer_connection::configuration::interceptor_registry::register_default_interceptors;
+use rtc::peer_connection::configuration::media_engine::{
+    MIME_TYPE_OPUS, MIME_TYPE_PCMA, MIME_TYPE_PCMU, MediaEngine,
+};
+use rtc::peer_connection::configuration::setting_engine::SettingEngineBuilder;
+use rtc::peer_connection::event::{RTCPeerConnectionEvent, RTCTrackEvent};
+use rtc::peer_connection::message::{RTCMessage, TaggedRTCMessage};
+use rtc::peer_connection::sdp::RTCSessionDescription;
+use rtc::peer_connection::state::RTCPeerConnectionState;
+use rtc::peer_connection::transport::{
+    CandidateConfig, CandidateHostConfig, RTCIceCandidate, RTCIceCandidateInit,
+};
+use rtc::rtp_transceiver::RTCRtpSenderId;
+use rtc::rtp_transceiver::rtp_sender::{
+    RTCRtpCodec, RTCRtpCodecParameters, RTCRtpCodingParameters, RTCRtpEncodingParameters,
+    RtpCodecKind,
+};
+use rtc::sansio::Protocol;
+use rtc::shared::{TaggedBytesMut, TransportContext, TransportProtocol};
+
+use crate::signaling::messages::IceCandidate;
+
+/// Errors of the WebRTC leg.
+#[derive(Debug, thiserror::Error)]
+pub enum WebrtcError {
+    /// The browser's offer was refused by the WebRTC stack.
+    #[error("the offer was not accepted: {0}")]
+    Offer(String),
+    /// A candidate could not be used.
+    #[error("bad ICE candidate: {0}")]
+    Candidate(String),
+    /// Any other failure of the WebRTC stack.
+    #[error("webrtc: {0}")]
+    Stack(String),
+}
+
+fn stack<E: std::fmt::Display>(e: E) -> WebrtcError {
+    WebrtcError::Stack(e.to_string())
+}
+
+/// The browser-side codec the answer carries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BrowserCodec {
+    /// The payload type the browser offered for it.
+    pub pt: u8,
+    /// "opus", "PCMU" or "PCMA".
+    pub name: String,
+    /// RTP clock rate.
+    pub clock_rate: u32,
+    /// Channels as written in the offer's rtpmap.
+    pub channels: u16,
+    /// The offer's fmtp line for it, if any.
+    pub fmtp: Option<String>,
+}
+
+impl BrowserCodec {
+    fn mime(&self) -> String {
+        match self.name.to_ascii_lowercase().as_str() {
+            "opus" => MIME_TYPE_OPUS.to_owned(),
+            "pcmu" => MIME_TYPE_PCMU.to_owned(),
+            "pcma" => MIME_TYPE_PCMA.to_owned(),
+            _ => format!("audio/{}", self.name),
+        }
+    }
+}
+
+/// What the leg reports to its driver.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LegEvent {
+    /// ICE and DTLS are up: media can flow.
+    Connected,
+    /// The connection failed or closed.
+    Failed,
+}
+
+/// One browser peer connection, answering the browser's offer.
+pub struct WebrtcLeg {
+    pc: RTCPeerConnection,
+    sender: RTCRtpSenderId,
+    ssrc: u32,
+    pt: u8,
+    local_addr: SocketAddr,
+    connected: bool,
+}
+
+/// Parameters to build a leg.
+pub struct LegParams<'a> {
+    /// The browser's SDP offer.
+    pub offer_sdp: &'a str,
+    /// The single audio codec to answer with.
+    pub codec: &'a BrowserCodec,
+    /// The socket the leg's media arrives on.
+    pub local_addr: SocketAddr,
+    /// The address to advertise in the host candidate (public IP for 1:1 NAT, else the bound IP).
+    pub advertised: SocketAddr,
+    /// SSRC of the gateway's outgoing audio toward the browser.
+    pub ssrc: u32,
+}
+
+impl WebrtcLeg {
+    /// Builds the peer connection, applies the offer and returns the leg with its SDP answer.
+    pub fn answer(now: Instant, params: LegParams<'_>) -> Result<(Self, String), WebrtcError> {
+        let mut media_engine = MediaEngine::default();
+        let codec = RTCRtpCodec {
+            mime_type: params.codec.mime(),
+            clock_rate: params.codec.clock_rate,
+            channels: params.codec.channels,
+            sdp_fmtp_line: params.codec.fmtp.clone().unwrap_or_default(),
+            rtcp_feedback: vec![],
+        };
+        media_engine
+            .register_codec(
+                RTCRtpCodecParameters {
+                    rtp_codec: codec.clone(),
+                    payload_type: params.codec.pt,
+                },
+                RtpCodecKind::Audio,
+            )
+            .map_err(stack)?;
+        let registry =
+            register_default_interceptors(Registry::new(), &mut media_engine).map_err(stack)?;
+        let setting_engine = SettingEngineBuilder::new().build();
+        let mut pc = RTCPeerConnectionBuilder::new()
+            .with_configuration(RTCConfigurationBuilder::new().build())
+            .with_media_engine(media_engine)
+            .with_setting_engine(setting_engine)
+            .with_interceptor_registry(registry)
+            .build(now)
+            .map_err(stack)?;
+
+        let offer = RTCSessionDescription::offer(params.offer_sdp.to_owned())
+            .map_err(|e| WebrtcError::Offer(e.to_string()))?;
+        pc.set_remote_description(now, offer)
+            .map_err(|e| WebrtcError::Offer(e.to_string()))?;
+
+        let track = MediaStreamTrack::new(
+            "webrtc-gateway".to_owned(),
+            "webrtc-gateway-audio".to_owned(),
+            "audio".to_owned(),
+            RtpCodecKind::Audio,
+            vec![RTCRtpEncodingParameters {
+                rtp_coding_parameters: RTCRtpCodingParameters {
+                    ssrc: Some(params.ssrc),
+                    ..Default::default()
+                },
+                codec,
+                ..Default::default()
+            }],
+        );
+        let sender = pc.add_track(track).map_err(stack)?;
+
+        let host = CandidateHostConfig {
+            base_config: CandidateConfig {
+                network: "udp".to_owned(),
+                address: params.advertised.ip().to_string(),
+                port: params.advertised.port(),
+                component: 1,
+                ..Default::default()
+            },
+            ..Default::default()
+        }
+        .new_candidate_host()
+        .map_err(stack)?;
+        let init = RTCIceCandidate::from(&host).to_json().map_err(stack)?;
+        pc.add_local_candidate(init).map_err(stack)?;
+        // End of gathering: every candidate the gateway has is known up front.
+        pc.add_local_candidate(RTCIceCandidateInit::default())
+            .map_err(stack)?;
+
+        let answer = pc.create_answer(None).map_err(stack)?;
+        pc.set_local_description(now, answer).map_err(stack)?;
+        let sdp = pc
+            .local_description()
+            .map(|d| d.sdp)
+            .ok_or_else(|| WebrtcError::Stack("no local description after answer".into()))?;
+        Ok((
+            Self {
+                pc,
+                sender,
+                ssrc: params.ssrc,
+                pt: params.codec.pt,
+                local_addr: params.local_addr,
+                connected: false,
+            },
+            sdp,
+        ))
+    }
+
+    /// Adds a trickled remote candidate (`None` = end of candidates).
+    pub fn add_remote_candidate(&mut self, c: Option<IceCandidate>) -> Result<(), WebrtcError> {
+        let Some(c) = c else {
+            return Ok(());
+        };
+        if c.candidate.trim().is_empty() {
+            return Ok(());
+        }
+        self.pc
+            .add_remote_candidate(RTCIceCandidateInit {
+                candidate: c.candidate,
+                sdp_mid: c.sdp_mid,
+                sdp_mline_index: c.sdp_mline_index,
+                username_fragment: c.username_fragment,
+                ..Default::default()
+            })
+            .map_err(|e| WebrtcError::Candidate(e.to_string()))
+    }
+
+    /// Feeds one datagram received on the leg's socket.
+    pub fn handle_datagram(&mut self, now: Instant, from: SocketAddr, data: &[u8]) {
+        let msg = TaggedBytesMut {
+            now,
+            transport: TransportContext {
+                local_addr: self.local_addr,
+                peer_addr: from,
+                ecn: None,
+                transport_protocol: TransportProtocol::UDP,
+            },
+            message: BytesMut::from(data),
+        };
+        if let Err(e) = self.pc.handle_read(msg) {
+            tracing::trace!(error = %e, %from, "webrtc datagram rejected");
+        }
+    }
+
+    /// The next datagram to send, with its destination.
+    pub fn poll_transmit(&mut self) -> Option<(SocketAddr, BytesMut)> {
+        self.pc
+            .poll_write()
+            .map(|m| (m.transport.peer_addr, m.message))
+    }
+
+    /// The next state change worth telling the driver about.
+    pub fn poll_event(&mut self) -> Option<LegEvent> {
+        while let Some(ev) = self.pc.poll_event() {
+            match ev {
+                RTCPeerConnectionEvent::OnConnectionStateChangeEvent(state) => {
+                    tracing::debug!(%state, "webrtc connection state");
+                    match state {
+                        RTCPeerConnectionState::Connected if !self.connected => {
+                            self.connected = true;
+                            return Some(LegEvent::Connected);
+                        }
+                        RTCPeerConnectionState::Failed | RTCPeerConnectionState::Closed => {
+                            return Some(LegEvent::Failed);
+                        }
+                        _ => {}
+                    }
+                }
+                RTCPeerConnectionEvent::OnTrack(RTCTrackEvent::OnOpen(init)) => {
+                    tracing::debug!(track = %init.track_id, "browser audio track open");
+                }
+                _ => {}
+            }
+        }
+        None
+    }
+
+    /// The next RTP packet received from the browser (already decrypted).
+    pub fn poll_rtp(&mut self) -> Option<rtc::rtp::Packet> {
+        while let Some(TaggedRTCMessage { message, .. }) = self.pc.poll_read() {
+            if let RTCMessage::RtpPacket(_, packet) = message {
+                return Some(packet);
+            }
+        }
+        None
+    }
+
+    /// Sends one RTP packet to the browser; SSRC and payload type are the leg's own.
+    pub fn send_rtp(&mut self, now: Instant, seq: u16, ts: u32, marker: bool, payload: Bytes) {
+        let packet = rtc::rtp::Packet {
+            header: rtc::rtp::header::Header {
+                version: 2,
+                marker,
+                payload_type: self.pt,
+                sequence_number: seq,
+                timestamp: ts,
+                ssrc: self.ssrc,
+                ..Default::default()
+            },
+            payload,
+        };
+        if let Some(mut sender) = self.pc.rtp_sender(self.sender) {
+            if let Err(e) = sender.write_rtp(now, packet) {
+                tracing::trace!(error = %e, "rtp to browser dropped");
+            }
+        }
+    }
+
+    /// Whether ICE and DTLS are up.
+    pub fn is_connected(&self) -> bool {
+        self.connected
+    }
+
+    /// The next deadline of the WebRTC stack.
+    pub fn poll_timeout(&mut self) -> Option<Instant> {
+        self.pc.poll_timeout()
+    }
+
+    /// Tells the stack a deadline passed.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        if let Err(e) = self.pc.handle_timeout(now) {
+            tracing::trace!(error = %e, "webrtc timeout handling");
+        }
+    }
+
+    /// Closes the peer connection (sends DTLS close_notify).
+    pub fn close(&mut self) {
+        if let Err(e) = self.pc.close() {
+            tracing::trace!(error = %e, "webrtc close");
+        }
+    }
+}

@@ -1,0 +1,271 @@
+//! RFC 3261 §17 transactions without I/O: one state machine per figure (5–8, with the RFC 6026
+//! "Accepted" states), a timer table, and the matching rules of §17.1.3 and §17.2.3.
+//!
+//! Every machine has the same shape: `new(now, request, reliable, timers)`, then
+//! `handle_input(now, input)` / `handle_timeout(now)`, and the caller drains `poll_output()` and
+//! sleeps until `poll_timeout()`. A machine never reads a clock.
+//!
+//! Choices where the RFCs leave room:
+//! - Server transactions hand the request that created them to the TU as their first output
+//!   (`ToTu`); retransmissions are absorbed.
+//! - The INVITE server transaction sends `100 Trying` by itself if the TU has not sent any
+//!   response 200 ms after the INVITE arrived (§17.2.1, [`Timer::Trying`]).
+//! - 2xx handling follows RFC 6026: the client INVITE transaction enters Accepted and passes
+//!   every 2xx (retransmissions and forks) to the TU until Timer M; the TU sends the ACK.
+//!   The server INVITE transaction enters Accepted, sends each 2xx the TU gives it (the TU
+//!   retransmits 2xx per §13.3.1.4), passes a matching ACK to the TU and ends at Timer L.
+//! - "Zero" timers on reliable transports (D, I, J, K) are not armed: the machine terminates
+//!   at once, after queueing its other outputs.
+
+mod client_invite;
+mod client_non_invite;
+mod server_invite;
+mod server_non_invite;
+pub mod timers;
+
+use std::collections::VecDeque;
+use std::hash::{Hash, Hasher};
+use std::time::{Duration, Instant};
+
+use rsip::{Method, Request, Response, SipMessage};
+
+pub use client_invite::{ClientInvite, ClientInviteState};
+pub use client_non_invite::{ClientNonInvite, ClientNonInviteState};
+pub use server_invite::{ServerInvite, ServerInviteState};
+pub use server_non_invite::{ServerNonInvite, ServerNonInviteState};
+pub use timers::{Timer, TimerTable};
+
+use crate::Error;
+use crate::message::{self, BRANCH_MAGIC_COOKIE};
+
+/// The base timer values of RFC 3261 §17.1.1.1 / Table 4.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TimerConfig {
+    /// RTT estimate (default 500 ms).
+    pub t1: Duration,
+    /// Maximum retransmit interval for non-INVITE requests and INVITE responses (default 4 s).
+    pub t2: Duration,
+    /// Maximum duration a message stays in the network (default 5 s).
+    pub t4: Duration,
+}
+
+impl Default for TimerConfig {
+    fn default() -> Self {
+        Self {
+            t1: Duration::from_millis(500),
+            t2: Duration::from_secs(4),
+            t4: Duration::from_secs(5),
+        }
+    }
+}
+
+impl TimerConfig {
+    /// 64*T1: Timers B, F, H, J, L and M.
+    pub fn transaction_timeout(&self) -> Duration {
+        self.t1 * 64
+    }
+}
+
+/// Timer D on unreliable transports: "at least 32 seconds" (§17.1.1.2).
+pub const TIMER_D_UNRELIABLE: Duration = Duration::from_secs(32);
+
+/// How long the INVITE server transaction waits for the TU before sending 100 Trying (§17.2.1).
+pub const TRYING_DELAY: Duration = Duration::from_millis(200);
+
+/// An input to a transaction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TxInput {
+    /// A message from the network already matched to this transaction by its [`TransactionKey`].
+    Message(SipMessage),
+    /// Server transactions: the response the TU wants sent.
+    FromTu(Response),
+    /// The transport failed to send this transaction's last message (§17.1.4, §17.2.4).
+    TransportError,
+}
+
+/// An output of a transaction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TxOutput {
+    /// Put this message on the wire to the transaction's peer.
+    Transmit(SipMessage),
+    /// For the TU: a response (client) or the request / an ACK (server).
+    ToTu(SipMessage),
+    /// Timer B, F or H fired: the peer never completed the transaction.
+    Timeout,
+    /// The transport reported a failure; the transaction terminates.
+    TransportError,
+    /// The transaction is over and can be dropped; always the last output.
+    Terminated,
+}
+
+/// Which side of a transaction a key names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Role {
+    /// We sent the request.
+    Client,
+    /// We received the request.
+    Server,
+}
+
+/// What identifies a transaction (§17.1.3, §17.2.3): the top Via branch, the method (ACK counts
+/// as INVITE; CANCEL is its own transaction), and for server transactions the Via sent-by.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TransactionKey {
+    /// Client or server transaction.
+    pub role: Role,
+    /// The top Via branch, including the magic cookie.
+    pub branch: String,
+    /// The top Via sent-by (host lowercased, port as written); `None` for client transactions,
+    /// which §17.1.3 matches on branch and method only.
+    pub sent_by: Option<String>,
+    /// The request method, with ACK folded into INVITE.
+    pub method: Method,
+}
+
+impl Hash for TransactionKey {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        // rsip's Method has no Hash; its wire name is equivalent for equality.
+        self.role.hash(state);
+        self.branch.hash(state);
+        self.sent_by.hash(state);
+        self.method.to_string().hash(state);
+    }
+}
+
+impl TransactionKey {
+    /// The key of the transaction `req` belongs to, as client (`is_server == false`, the
+    /// request we send) or server (a request we received). Requires an RFC 3261 branch: the
+    /// RFC 2543 matching of §17.2.3 is not supported.
+    pub fn for_request(req: &Request, is_server: bool) -> Result<Self, Error> {
+        let via = message::top_via(req)?;
+        let branch = via
+            .branch()
+            .map(|b| b.to_string())
+            .ok_or(Error::NoRfc3261Branch)?;
+        if !branch.starts_with(BRANCH_MAGIC_COOKIE) {
+            return Err(Error::NoRfc3261Branch);
+        }
+        let method = match req.method {
+            Method::Ack => Method::Invite,
+            other => other,
+        };
+        let (role, sent_by) = if is_server {
+            (Role::Server, Some(sent_by(&via)))
+        } else {
+            (Role::Client, None)
+        };
+        Ok(Self {
+            role,
+            branch,
+            sent_by,
+            method,
+        })
+    }
+
+    /// The key of the client transaction a received response belongs to (§17.1.3): top Via
+    /// branch and CSeq method.
+    pub fn for_response(resp: &Response) -> Result<Self, Error> {
+        let branch = message::top_via_branch(resp)?;
+        let (_, method) = message::cseq(resp)?;
+        Ok(Self {
+            role: Role::Client,
+            branch,
+            sent_by: None,
+            method,
+        })
+    }
+
+    /// For a CANCEL's key, the key of the INVITE transaction it cancels (§9.2).
+    pub fn cancelled_invite(&self) -> Option<Self> {
+        (self.method == Method::Cancel).then(|| Self {
+            method: Method::Invite,
+            ..self.clone()
+        })
+    }
+}
+
+fn sent_by(via: &rsip::typed::Via) -> String {
+    let hp = &via.uri.host_with_port;
+    let host = hp.host.to_string().to_ascii_lowercase();
+    match &hp.port {
+        Some(port) => format!("{host}:{port}"),
+        None => host,
+    }
+}
+
+/// The status class of a response: 1 for 1xx, 2 for 2xx, ... (0 or 7+ for nonsense codes).
+fn class(resp: &Response) -> u16 {
+    resp.status_code.code() / 100
+}
+
+/// What every machine shares: identity, timers and the output queue.
+#[derive(Debug)]
+struct Core {
+    key: TransactionKey,
+    request: Request,
+    reliable: bool,
+    config: TimerConfig,
+    timers: TimerTable,
+    out: VecDeque<TxOutput>,
+}
+
+impl Core {
+    fn new(request: Request, is_server: bool, reliable: bool, config: TimerConfig) -> Self {
+        // Callers key the request with `TransactionKey::for_request` before creating a
+        // transaction; should one skip that, the transaction still runs under a key that
+        // `for_request` can never produce, so nothing is misrouted to it.
+        let key =
+            TransactionKey::for_request(&request, is_server).unwrap_or_else(|_| TransactionKey {
+                role: if is_server {
+                    Role::Server
+                } else {
+                    Role::Client
+                },
+                branch: String::new(),
+                sent_by: None,
+                method: request.method,
+            });
+        Self {
+            key,
+            request,
+            reliable,
+            config,
+            timers: TimerTable::default(),
+            out: VecDeque::new(),
+        }
+    }
+
+    fn transmit(&mut self, msg: impl Into<SipMessage>) {
+        self.out.push_back(TxOutput::Transmit(msg.into()));
+    }
+
+    fn pass_to_tu(&mut self, msg: impl Into<SipMessage>) {
+        self.out.push_back(TxOutput::ToTu(msg.into()));
+    }
+
+    fn push(&mut self, output: TxOutput) {
+        self.out.push_back(output);
+    }
+
+    /// Stops every timer and queues [`TxOutput::Terminated`].
+    fn terminate(&mut self) {
+        self.timers.stop_all();
+        self.out.push_back(TxOutput::Terminated);
+    }
+
+    /// Arms `timer` at `now + after`.
+    fn arm(&mut self, timer: Timer, now: Instant, after: Duration) {
+        self.timers.set(timer, now + after);
+    }
+
+    /// The earliest due timer, disarmed so that a handler re-arming it cannot loop forever.
+    fn take_expired(&mut self, now: Instant) -> Option<Timer> {
+        let timer = self.timers.expired(now)?;
+        self.timers.stop(timer);
+        Some(timer)
+    }
+
+    fn branch(&self) -> &str {
+        &self.key.branch
+    }
+}

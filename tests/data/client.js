@@ -1,0 +1,235 @@
+// Test client of the gateway's signaling API v1, injected by WebDriver `execute` into a page of
+// http://127.0.0.1 (a secure context, so getUserMedia works). It keeps everything it sees in
+// window.__gw so the Rust side can poll it:
+//   __gw.events  every server message, as {at: ms (performance.now()), msg}
+//   __gw.log     client-side notes and errors, as {at, text}
+//   __gw.timing  {callSentAt} in the same clock as `at`
+// Only candidates on 127.0.0.1 are sent or accepted: the tests use loopback only.
+window.__gw = (() => {
+  const gw = {
+    events: [],
+    log: [],
+    timing: {},
+    ws: null,
+    pc: null,
+    callId: null,
+    ref: null,
+    sender: null,
+  };
+  const now = () => performance.now();
+  const note = (text) => gw.log.push({ at: now(), text: String(text) });
+  const withTimeout = (promise, ms, what) =>
+    Promise.race([
+      promise,
+      new Promise((_, reject) => setTimeout(() => reject(new Error(`${what}: no result within ${ms} ms`)), ms)),
+    ]);
+
+  const isLoopbackCandidate = (candidate) => {
+    // candidate:<foundation> <component> <transport> <priority> <address> <port> typ ...
+    const fields = String(candidate).replace(/^a=/, '').split(' ');
+    return fields.length > 5 && fields[4] === '127.0.0.1';
+  };
+  // Drops a=candidate lines that are not on 127.0.0.1.
+  const loopbackOnlySdp = (sdp) =>
+    sdp
+      .split('\r\n')
+      .filter((line) => !line.startsWith('a=candidate:') || isLoopbackCandidate(line))
+      .join('\r\n');
+
+  const send = (msg) => {
+    gw.ws.send(JSON.stringify(msg));
+  };
+
+  const waitIceGatheringComplete = (pc, ms) =>
+    withTimeout(
+      new Promise((resolve) => {
+        if (pc.iceGatheringState === 'complete') return resolve();
+        pc.addEventListener('icegatheringstatechange', () => {
+          if (pc.iceGatheringState === 'complete') resolve();
+        });
+      }),
+      ms,
+      'ICE gathering'
+    );
+
+  const playRemote = (pc) => {
+    // Chromium decodes (and reports totalAudioEnergy for) received audio only while it is played.
+    pc.addEventListener('track', (event) => {
+      const audio = document.createElement('audio');
+      audio.autoplay = true;
+      audio.srcObject = event.streams[0] || new MediaStream([event.track]);
+      document.body.appendChild(audio);
+      audio.play().catch((e) => note(`audio.play: ${e}`));
+    });
+  };
+
+  const openMic = () =>
+    navigator.mediaDevices.getUserMedia({
+      audio: { echoCancellation: false, noiseSuppression: false, autoGainControl: false },
+      video: false,
+    });
+
+  // Restricts the transceiver's codecs to `mimeTypes` (e.g. ['audio/opus']), in that order.
+  const preferCodecs = (transceiver, mimeTypes) => {
+    const all = RTCRtpReceiver.getCapabilities('audio').codecs;
+    const chosen = [];
+    for (const mime of mimeTypes) {
+      for (const codec of all) {
+        if (codec.mimeType.toLowerCase() === mime.toLowerCase()) chosen.push(codec);
+      }
+    }
+    if (chosen.length === 0) throw new Error(`no codec among ${mimeTypes}`);
+    transceiver.setCodecPreferences(chosen);
+  };
+
+  // Opens the signaling WebSocket and resolves with the hello message.
+  gw.connect = (wsUrl) =>
+    withTimeout(
+      new Promise((resolve, reject) => {
+        const ws = new WebSocket(wsUrl);
+        gw.ws = ws;
+        ws.onmessage = (event) => {
+          let msg;
+          try {
+            msg = JSON.parse(event.data);
+          } catch (e) {
+            note(`unparsable server frame: ${event.data}`);
+            return;
+          }
+          gw.events.push({ at: now(), msg });
+          gw.onServerMessage(msg).catch((e) => note(`handling ${msg.type}: ${e}`));
+          if (msg.type === 'hello') resolve(msg);
+        };
+        ws.onclose = (event) => {
+          gw.events.push({ at: now(), msg: { type: '__ws_closed', code: event.code, reason: event.reason } });
+          reject(new Error(`WebSocket closed before hello: code ${event.code}`));
+        };
+        ws.onerror = () => note('WebSocket error');
+      }),
+      10000,
+      'hello'
+    );
+
+  const pendingRemoteIce = [];
+  gw.onServerMessage = async (msg) => {
+    if (msg.call_id && (msg.type === 'answer' || msg.type === 'state')) gw.callId = msg.call_id;
+    if (msg.type === 'answer' && gw.pc) {
+      await gw.pc.setRemoteDescription({ type: 'answer', sdp: loopbackOnlySdp(msg.sdp) });
+      while (pendingRemoteIce.length > 0) await addRemoteIce(pendingRemoteIce.shift());
+    } else if (msg.type === 'ice' && gw.pc) {
+      if (gw.pc.remoteDescription) await addRemoteIce(msg.candidate);
+      else pendingRemoteIce.push(msg.candidate);
+    }
+  };
+  const addRemoteIce = async (candidate) => {
+    if (!candidate || !candidate.candidate) return; // end of candidates: nothing to add
+    if (!isLoopbackCandidate(candidate.candidate)) {
+      note(`ignored remote candidate off loopback: ${candidate.candidate}`);
+      return;
+    }
+    await gw.pc.addIceCandidate(candidate);
+  };
+
+  // Places a call. opts: {wsUrl, to, ref, callType, trickle, codecs}. Resolves once `call` is sent.
+  gw.start = async (opts) => {
+    const hello = await gw.connect(opts.wsUrl);
+    const stream = await openMic();
+    const pc = new RTCPeerConnection({ iceServers: hello.ice_servers || [] });
+    gw.pc = pc;
+    gw.ref = opts.ref || 'c1';
+    playRemote(pc);
+    const track = stream.getAudioTracks()[0];
+    const transceiver = pc.addTransceiver(track, { direction: 'sendrecv', streams: [stream] });
+    if (opts.codecs && opts.codecs.length > 0) preferCodecs(transceiver, opts.codecs);
+    pc.addEventListener('icecandidate', (event) => {
+      if (!opts.trickle) return;
+      if (event.candidate && !isLoopbackCandidate(event.candidate.candidate)) return;
+      const candidate = event.candidate ? event.candidate.toJSON() : null;
+      const msg = { type: 'ice', candidate };
+      if (gw.callId) msg.call_id = gw.callId;
+      else msg.ref = gw.ref;
+      send(msg);
+    });
+    pc.addEventListener('connectionstatechange', () => note(`pc connectionState ${pc.connectionState}`));
+    const offer = await pc.createOffer();
+    await pc.setLocalDescription(offer);
+    let sdp = offer.sdp;
+    if (!opts.trickle) {
+      await waitIceGatheringComplete(pc, 10000);
+      sdp = loopbackOnlySdp(pc.localDescription.sdp);
+    }
+    gw.timing.callSentAt = now();
+    send({ type: 'call', ref: gw.ref, to: opts.to, sdp, call_type: opts.callType || 'audio' });
+    return { offer: sdp };
+  };
+
+  // Hangs up: by call_id once known, by ref before.
+  gw.hangup = () => {
+    const msg = { type: 'hangup' };
+    if (gw.callId) msg.call_id = gw.callId;
+    else msg.ref = gw.ref;
+    send(msg);
+    return msg;
+  };
+
+  const rtpStats = async (pc, type) => {
+    if (!pc) return null;
+    const report = await pc.getStats();
+    let rtp = null;
+    const codecs = {};
+    report.forEach((stat) => {
+      if (stat.type === type && stat.kind === 'audio') rtp = stat;
+      if (stat.type === 'codec') codecs[stat.id] = stat;
+    });
+    if (!rtp) return null;
+    const codec = codecs[rtp.codecId];
+    return { rtp, mimeType: codec ? codec.mimeType : null, clockRate: codec ? codec.clockRate : null };
+  };
+
+  // {packetsReceived, totalAudioEnergy, audioLevel, mimeType} of the received audio (zeros before any).
+  gw.inboundAudio = async (pc) => {
+    const s = await rtpStats(pc || gw.pc, 'inbound-rtp');
+    if (!s) return { packetsReceived: 0, totalAudioEnergy: 0, audioLevel: 0, mimeType: null };
+    return {
+      packetsReceived: s.rtp.packetsReceived || 0,
+      totalAudioEnergy: s.rtp.totalAudioEnergy || 0,
+      audioLevel: s.rtp.audioLevel || 0,
+      mimeType: s.mimeType,
+    };
+  };
+
+  // {packetsSent, bytesSent, mimeType} of the sent audio.
+  gw.outboundAudio = async (pc) => {
+    const s = await rtpStats(pc || gw.sender || gw.pc, 'outbound-rtp');
+    if (!s) return { packetsSent: 0, bytesSent: 0, mimeType: null };
+    return { packetsSent: s.rtp.packetsSent || 0, bytesSent: s.rtp.bytesSent || 0, mimeType: s.mimeType };
+  };
+
+  // Harness self-test: a call between two RTCPeerConnections of this page, over 127.0.0.1.
+  // The receiving side becomes __gw.pc (for inboundAudio), the sending side __gw.sender.
+  gw.loopback = async (codecs) => {
+    const stream = await openMic();
+    const sender = new RTCPeerConnection({ iceServers: [] });
+    const receiver = new RTCPeerConnection({ iceServers: [] });
+    gw.sender = sender;
+    gw.pc = receiver;
+    playRemote(receiver);
+    const trickle = (from, to) =>
+      from.addEventListener('icecandidate', (event) => {
+        if (event.candidate && isLoopbackCandidate(event.candidate.candidate)) {
+          to.addIceCandidate(event.candidate).catch((e) => note(`addIceCandidate: ${e}`));
+        }
+      });
+    trickle(sender, receiver);
+    trickle(receiver, sender);
+    const transceiver = sender.addTransceiver(stream.getAudioTracks()[0], { direction: 'sendonly', streams: [stream] });
+    if (codecs && codecs.length > 0) preferCodecs(transceiver, codecs);
+    await sender.setLocalDescription(await sender.createOffer());
+    await receiver.setRemoteDescription(sender.localDescription);
+    await receiver.setLocalDescription(await receiver.createAnswer());
+    await sender.setRemoteDescription(receiver.localDescription);
+    return { offer: sender.localDescription.sdp };
+  };
+
+  return gw;
+})();

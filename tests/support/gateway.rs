@@ -1,0 +1,196 @@
+//! The gateway binary under test: configured by a TOML file the test writes, started with
+//! `webrtc-gateway serve --config FILE`, ready once `GET /healthz` answers 200 "ok".
+
+use std::fs::File;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use tempfile::TempDir;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+use super::ports::{free_tcp_port, free_udp_port, loopback, rtp_block};
+use super::tail;
+
+/// How long the gateway may take to answer `/healthz` after it starts.
+const READY_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// The dev token of user alice in every test configuration.
+pub(crate) const ALICE_TOKEN: &str = "alice-token";
+
+/// A running gateway; killed on drop, and its log printed if the test is failing.
+pub(crate) struct Gateway {
+    child: Child,
+    dir: TempDir,
+    log_path: PathBuf,
+    http_port: u16,
+    sip_port: u16,
+    rtp_ports: (u16, u16),
+}
+
+impl Gateway {
+    /// Starts a gateway whose SIP proxy (the fake Asterisk) is 127.0.0.1:`proxy_port`.
+    pub(crate) async fn start(proxy_port: u16) -> Result<Gateway> {
+        let binary = PathBuf::from(env!("CARGO_BIN_EXE_webrtc-gateway"));
+        let dir = tempfile::Builder::new().prefix("e2e-gateway-").tempdir()?;
+        let http_port = free_tcp_port()?;
+        let sip_port = free_udp_port()?;
+        let rtp_ports = rtp_block()?;
+        let config_path = dir.path().join("gateway.toml");
+        std::fs::write(
+            &config_path,
+            config_toml(http_port, sip_port, proxy_port, rtp_ports),
+        )?;
+        let log_path = dir.path().join("gateway.log");
+        let log = File::create(&log_path)?;
+        let child = Command::new(&binary)
+            .arg("serve")
+            .arg("--config")
+            .arg(&config_path)
+            .env("RUST_BACKTRACE", "1")
+            .stdin(Stdio::null())
+            .stdout(log.try_clone()?)
+            .stderr(log)
+            .spawn()
+            .with_context(|| format!("spawning {}", binary.display()))?;
+        let mut gateway = Gateway {
+            child,
+            dir,
+            log_path,
+            http_port,
+            sip_port,
+            rtp_ports,
+        };
+        gateway.wait_ready().await?;
+        Ok(gateway)
+    }
+
+    /// Polls `/healthz` until it says ok; fails early if the process exits.
+    async fn wait_ready(&mut self) -> Result<()> {
+        let deadline = tokio::time::Instant::now() + READY_TIMEOUT;
+        loop {
+            if let Some(status) = self.child.try_wait()? {
+                bail!(
+                    "the gateway exited ({status}) before /healthz answered; its log:\n{}",
+                    self.log()
+                );
+            }
+            if let Ok(Ok((200, body))) =
+                tokio::time::timeout(Duration::from_secs(2), self.get("/healthz")).await
+                && body.trim() == "ok"
+            {
+                return Ok(());
+            }
+            if tokio::time::Instant::now() >= deadline {
+                bail!(
+                    "the gateway did not answer GET /healthz with 200 \"ok\" within {READY_TIMEOUT:?}; its log:\n{}",
+                    self.log()
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// A plain HTTP/1.1 GET on the gateway's HTTP port: (status, body).
+    pub(crate) async fn get(&self, path: &str) -> Result<(u16, String)> {
+        let mut stream = TcpStream::connect(loopback(self.http_port)).await?;
+        let request = format!(
+            "GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nConnection: close\r\n\r\n",
+            self.http_port
+        );
+        stream.write_all(request.as_bytes()).await?;
+        let mut response = Vec::new();
+        stream.read_to_end(&mut response).await?;
+        let response = String::from_utf8_lossy(&response);
+        let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
+        let status = head
+            .split_whitespace()
+            .nth(1)
+            .and_then(|code| code.parse().ok())
+            .with_context(|| format!("no HTTP status in {head:?}"))?;
+        Ok((status, body.to_owned()))
+    }
+
+    /// `http://127.0.0.1:<port>`.
+    pub(crate) fn base_url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.http_port)
+    }
+
+    /// The signaling WebSocket URL, with `?token=` when a token is given.
+    pub(crate) fn ws_url(&self, token: Option<&str>) -> String {
+        match token {
+            Some(token) => format!("ws://127.0.0.1:{}/ws?token={token}", self.http_port),
+            None => format!("ws://127.0.0.1:{}/ws", self.http_port),
+        }
+    }
+
+    /// The gateway's SIP port on 127.0.0.1.
+    pub(crate) fn sip_port(&self) -> u16 {
+        self.sip_port
+    }
+
+    /// The RTP range the gateway was given (inclusive).
+    pub(crate) fn rtp_ports(&self) -> (u16, u16) {
+        self.rtp_ports
+    }
+
+    /// Everything the gateway wrote to stdout and stderr so far.
+    pub(crate) fn log(&self) -> String {
+        std::fs::read_to_string(&self.log_path).unwrap_or_else(|e| format!("<no log: {e}>"))
+    }
+
+    /// Prints the end of the gateway's log to stderr (shown by the test harness on failure).
+    pub(crate) fn dump(&self) {
+        eprintln!(
+            "===== gateway log ({}) =====\n{}\n===== end of gateway log =====",
+            self.dir.path().display(),
+            tail(&self.log(), 64 * 1024)
+        );
+    }
+}
+
+impl Drop for Gateway {
+    fn drop(&mut self) {
+        // Best effort: the process may already be gone.
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        if std::thread::panicking() {
+            self.dump();
+        }
+    }
+}
+
+/// The configuration file of one test's gateway.
+fn config_toml(http_port: u16, sip_port: u16, proxy_port: u16, rtp: (u16, u16)) -> String {
+    format!(
+        r#"[http]
+listen = "127.0.0.1:{http_port}"
+
+[webrtc]
+ice_servers = []
+
+[sip]
+listen = "127.0.0.1:{sip_port}"
+transport = "udp"
+proxy = "sip:127.0.0.1:{proxy_port}"
+domain = "127.0.0.1"
+username = "gateway"
+password = "secret"
+
+[media]
+rtp_ports = "{first}-{last}"
+sip_codecs = ["opus", "pcmu", "pcma"]
+rtp_timeout = "30s"
+
+[auth]
+dev_tokens = {{ alice = "{ALICE_TOKEN}" }}
+
+[log]
+level = "debug"
+"#,
+        first = rtp.0,
+        last = rtp.1,
+    )
+}

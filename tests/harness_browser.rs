@@ -27,6 +27,11 @@ async fn chromium_loopback_call_receives_the_fake_tone() {
             stats.packets_received > 0,
             "energy without packets: {stats:?}"
         );
+        // The tone peaks at -6 dBFS: audioLevel (linear, 1.0 = full scale) is about 0.5.
+        anyhow::ensure!(
+            (0.35..0.65).contains(&stats.audio_level),
+            "the fake microphone should play the -6 dBFS tone: {stats:?}"
+        );
         anyhow::ensure!(
             stats
                 .mime_type

@@ -123,9 +123,8 @@ pub async fn run(
                 Transport::Tcp => {
                     let writer = match streams.get(&t.dest) {
                         Some(w) if !w.is_closed() => Some(w.clone()),
-                        _ => connect(t.dest, &stream_tx).await.map(|w| {
+                        _ => connect(t.dest, &stream_tx).await.inspect(|w| {
                             streams.insert(t.dest, w.clone());
-                            w
                         }),
                     };
                     match writer {

@@ -23,7 +23,8 @@ use rtc::peer_connection::message::{RTCMessage, TaggedRTCMessage};
 use rtc::peer_connection::sdp::RTCSessionDescription;
 use rtc::peer_connection::state::RTCPeerConnectionState;
 use rtc::peer_connection::transport::{
-    CandidateConfig, CandidateHostConfig, RTCIceCandidate, RTCIceCandidateInit,
+    CandidateConfig, CandidateHostConfig, CandidateServerReflexiveConfig, RTCIceCandidate,
+    RTCIceCandidateInit,
 };
 use rtc::rtp_transceiver::RTCRtpSenderId;
 use rtc::rtp_transceiver::rtp_sender::{
@@ -108,6 +109,8 @@ pub struct LegParams<'a> {
     pub local_addr: SocketAddr,
     /// The address to advertise in the host candidate (public IP for 1:1 NAT, else the bound IP).
     pub advertised: SocketAddr,
+    /// A server-reflexive address learnt from the STUN server, and that server's URL.
+    pub srflx: Option<(SocketAddr, String)>,
     /// SSRC of the gateway's outgoing audio toward the browser.
     pub ssrc: u32,
 }
@@ -178,6 +181,27 @@ impl WebrtcLeg {
         .map_err(stack)?;
         let init = RTCIceCandidate::from(&host).to_json().map_err(stack)?;
         pc.add_local_candidate(init).map_err(stack)?;
+        if let Some((mapped, url)) = &params.srflx
+            && *mapped != params.advertised
+        {
+            let srflx = CandidateServerReflexiveConfig {
+                base_config: CandidateConfig {
+                    network: "udp".to_owned(),
+                    address: mapped.ip().to_string(),
+                    port: mapped.port(),
+                    component: 1,
+                    ..Default::default()
+                },
+                rel_addr: params.local_addr.ip().to_string(),
+                rel_port: params.local_addr.port(),
+                url: Some(url.clone()),
+            }
+            .new_candidate_server_reflexive()
+            .map_err(stack)?;
+            let mut init = RTCIceCandidate::from(&srflx).to_json().map_err(stack)?;
+            init.url = Some(url.clone());
+            pc.add_local_candidate(init).map_err(stack)?;
+        }
         // End of gathering: every candidate the gateway has is known up front.
         pc.add_local_candidate(RTCIceCandidateInit::default())
             .map_err(stack)?;
@@ -294,10 +318,10 @@ impl WebrtcLeg {
             },
             payload,
         };
-        if let Some(mut sender) = self.pc.rtp_sender(self.sender) {
-            if let Err(e) = sender.write_rtp(now, packet) {
-                tracing::trace!(error = %e, "rtp to browser dropped");
-            }
+        if let Some(mut sender) = self.pc.rtp_sender(self.sender)
+            && let Err(e) = sender.write_rtp(now, packet)
+        {
+            tracing::trace!(error = %e, "rtp to browser dropped");
         }
     }
 

@@ -204,6 +204,8 @@ fn capabilities(chromium: &Path, tone: &Path, dir: &Path) -> serde_json::Map<Str
         "--no-first-run".to_owned(),
         "--disable-gpu".to_owned(),
         "--disable-quic".to_owned(),
+        "--disable-breakpad".to_owned(),
+        "--disable-crash-reporter".to_owned(),
         format!("--user-data-dir={}", dir.join("profile").display()),
         format!("--use-file-for-fake-audio-capture={}", tone.display()),
     ];

@@ -50,6 +50,7 @@ impl Gateway {
             .arg("--config")
             .arg(&config_path)
             .env("RUST_BACKTRACE", "1")
+            .env("NO_COLOR", "1")
             .stdin(Stdio::null())
             .stdout(log.try_clone()?)
             .stderr(log)

@@ -93,8 +93,8 @@ pub async fn run(app: Arc<App>, user: String, mut socket: WebSocket) {
                     Ok(msg) => handle(&app, &user, &mut calls, &tx, msg),
                     Err(e) => Some(e),
                 };
-                if let Some(reply) = reply {
-                    if send(&mut socket, &reply).await.is_err() { break; }
+                if let Some(reply) = reply && send(&mut socket, &reply).await.is_err() {
+                    break;
                 }
             }
             ev = rx.recv() => match ev {

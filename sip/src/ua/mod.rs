@@ -104,6 +104,7 @@ pub enum UaError {
     Build(String),
 }
 
+#[allow(clippy::enum_variant_names)] // each variant is named for the §17 machine it holds
 enum Tx {
     ClientInvite(ClientInvite),
     ClientNonInvite(ClientNonInvite),
@@ -118,6 +119,9 @@ struct TxEntry {
     transport: Transport,
     /// The Call-ID of the session this transaction belongs to, if any.
     call_id: Option<String>,
+    /// Server INVITE transactions: the 2xx we sent. The Accepted state absorbs a retransmitted
+    /// INVITE, so the TU sends the 2xx again itself (§13.3.1.4, RFC 6026 §7.1).
+    answer: Option<Response>,
 }
 
 /// The user agent core.
@@ -200,6 +204,7 @@ impl<R: RngCore> UserAgent<R> {
             phase: Phase::Calling,
             auth_tried: false,
             hangup_pending: false,
+            cancel_deadline: None,
             reported_end: false,
             ack: None,
             display: self.cfg.display_name.clone(),
@@ -264,6 +269,28 @@ impl<R: RngCore> UserAgent<R> {
             }
             self.drain_tx(now, &key);
         }
+        self.expire_cancels(now);
+    }
+
+    /// Destroys the INVITE transactions of sessions whose CANCEL got no final response for the
+    /// INVITE within 64*T1 (§9.1); the application was told of the end at the hangup.
+    fn expire_cancels(&mut self, now: Instant) {
+        let expired: Vec<String> = self
+            .sessions
+            .iter()
+            .filter(|(_, s)| s.cancel_expired_at().is_some_and(|t| t <= now))
+            .map(|(c, _)| c.clone())
+            .collect();
+        for call_id in expired {
+            if let Some(s) = self.sessions.get_mut(&call_id) {
+                tracing::debug!(sip_call_id = %call_id, "no final response after CANCEL; giving up");
+                s.phase = Phase::Done;
+                if let Ok(key) = TransactionKey::for_request(&s.invite, false) {
+                    self.txs.remove(&key);
+                }
+            }
+            self.forget_if_done(&call_id);
+        }
     }
 
     /// The next message to put on the wire.
@@ -278,10 +305,12 @@ impl<R: RngCore> UserAgent<R> {
 
     /// The earliest deadline of any transaction.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        self.txs
+        let txs = self.txs.values().filter_map(|e| tx_poll_timeout(&e.tx));
+        let cancels = self
+            .sessions
             .values()
-            .filter_map(|e| tx_poll_timeout(&e.tx))
-            .min()
+            .filter_map(UacSession::cancel_expired_at);
+        txs.chain(cancels).min()
     }
 
     fn on_response(&mut self, now: Instant, resp: Response) {
@@ -300,12 +329,12 @@ impl<R: RngCore> UserAgent<R> {
         let is_invite_2xx = resp.status_code.code() / 100 == 2
             && message::cseq(&resp).is_ok_and(|(_, m)| m == Method::Invite);
         let call_id = message::call_id(&resp).map(str::to_owned);
-        if let (true, Ok(call_id)) = (is_invite_2xx, call_id) {
-            if let Some(s) = self.sessions.get_mut(&call_id) {
-                let actions = s.on_invite_response(resp);
-                self.apply(now, &call_id, actions);
-                return;
-            }
+        if let (true, Ok(call_id)) = (is_invite_2xx, call_id)
+            && let Some(s) = self.sessions.get_mut(&call_id)
+        {
+            let actions = s.on_invite_response(resp);
+            self.apply(now, &call_id, actions);
+            return;
         }
         tracing::debug!("stray response dropped");
     }
@@ -320,9 +349,16 @@ impl<R: RngCore> UserAgent<R> {
                 return;
             }
         };
-        if self.txs.contains_key(&key) {
+        if let Some(entry) = self.txs.get(&key) {
             // A retransmission, or the ACK for a non-2xx final response.
+            let answer = entry
+                .answer
+                .clone()
+                .filter(|_| req.method == Method::Invite);
             self.feed(now, &key, TxInput::Message(SipMessage::Request(req)));
+            if let Some(answer) = answer {
+                self.feed(now, &key, TxInput::FromTu(answer));
+            }
             return;
         }
         if req.method == Method::Ack {
@@ -344,28 +380,29 @@ impl<R: RngCore> UserAgent<R> {
                 dest: from,
                 transport,
                 call_id: call_id.clone(),
+                answer: None,
             },
         );
-        let known = call_id
-            .as_ref()
-            .and_then(|c| self.sessions.get(c))
-            .is_some_and(|s| matches!(s.phase, Phase::Confirmed(_)));
+        let session = call_id.as_ref().and_then(|c| self.sessions.get(c));
+        let known = session.is_some_and(|s| s.accepts_reinvite(&req));
+        // Our own BYE may be in flight (Terminating): the peer's BYE is still in the dialog.
+        let bye_in_dialog = session.is_some_and(|s| s.accepts_bye(&req));
+        // §8.2.6.2: a response to a request without a To-tag gets ours (in-dialog requests
+        // keep theirs: `response_for` never replaces a tag).
+        let tag = message::new_tag(&mut self.rng);
         let response = match req.method {
             Method::Options => {
-                let mut r = message::response_for(&req, 200, None, None);
-                r.headers
-                    .push(rsip::Header::Allow(rsip::headers::Allow::new(
-                        "INVITE, ACK, CANCEL, BYE, OPTIONS",
-                    )));
+                let mut r = message::response_for(&req, 200, None, Some(&tag));
+                r.headers.push(allow());
                 r.headers
                     .push(rsip::Header::Accept(rsip::headers::Accept::new(
                         "application/sdp",
                     )));
                 r
             }
-            Method::Bye if known => {
+            Method::Bye if bye_in_dialog => {
                 let call_id = call_id.clone().unwrap_or_default();
-                let resp = message::response_for(&req, 200, None, None);
+                let resp = message::response_for(&req, 200, None, Some(&tag));
                 if let Some(s) = self.sessions.get_mut(&call_id) {
                     let actions = s.on_remote_bye();
                     self.apply(now, &call_id, actions);
@@ -380,7 +417,7 @@ impl<R: RngCore> UserAgent<R> {
                     .get(&call_id)
                     .map(|s| s.local_sdp.clone())
                     .unwrap_or_default();
-                let mut r = message::response_for(&req, 200, None, None);
+                let mut r = message::response_for(&req, 200, None, Some(&tag));
                 let contact = self.contact();
                 r.headers
                     .push(rsip::Header::Contact(rsip::headers::Contact::new(contact)));
@@ -391,28 +428,29 @@ impl<R: RngCore> UserAgent<R> {
                 set_body(&mut r.headers, &mut r.body, sdp.into_bytes());
                 r
             }
-            Method::Cancel => message::response_for(&req, 481, None, None),
-            Method::Bye | Method::Invite
-                if call_id.is_some()
-                    && req
-                        .to_header()
-                        .ok()
-                        .and_then(|t| t.tag().ok().flatten())
-                        .is_some() =>
-            {
-                message::response_for(&req, 481, None, None)
+            Method::Cancel => message::response_for(&req, 481, None, Some(&tag)),
+            // §15.1.2: a BYE outside any dialog of ours; §12.2.2: an in-dialog INVITE too.
+            Method::Bye => message::response_for(&req, 481, None, Some(&tag)),
+            Method::Invite if message::to_tag(&req).ok().flatten().is_some() => {
+                message::response_for(&req, 481, None, Some(&tag))
             }
             Method::Invite => {
                 // Inbound calls come with a later issue; refuse cleanly for now.
-                message::response_for(
-                    &req,
-                    480,
-                    Some("Temporarily Unavailable"),
-                    Some(&message::new_tag(&mut self.rng)),
-                )
+                message::response_for(&req, 480, Some("Temporarily Unavailable"), Some(&tag))
             }
-            _ => message::response_for(&req, 405, None, None),
+            _ => {
+                // §8.2.1: a 405 lists what we do allow.
+                let mut r = message::response_for(&req, 405, None, Some(&tag));
+                r.headers.push(allow());
+                r
+            }
         };
+        if req.method == Method::Invite
+            && response.status_code.code() / 100 == 2
+            && let Some(entry) = self.txs.get_mut(&key)
+        {
+            entry.answer = Some(response.clone());
+        }
         self.feed(now, &key, TxInput::FromTu(response));
     }
 
@@ -491,6 +529,7 @@ impl<R: RngCore> UserAgent<R> {
                 dest: self.cfg.proxy,
                 transport: self.cfg.transport,
                 call_id,
+                answer: None,
             },
         );
         self.drain_tx(now, &key);
@@ -508,46 +547,48 @@ impl<R: RngCore> UserAgent<R> {
         self.drain_tx(now, key);
     }
 
-    /// Carries out everything a transaction produced.
+    /// Carries out everything a transaction produced. Its messages go on the wire before the
+    /// TU acts on its results, so the ACK of a 401 precedes the retried INVITE as in the
+    /// Asterisk ladders (§17.1.1.3 hands the ACK to the transport at once).
     fn drain_tx(&mut self, now: Instant, key: &TransactionKey) {
-        loop {
-            let Some(entry) = self.txs.get_mut(key) else {
-                return;
-            };
-            let output = match &mut entry.tx {
-                Tx::ClientInvite(t) => t.poll_output(),
-                Tx::ClientNonInvite(t) => t.poll_output(),
-                Tx::ServerInvite(t) => t.poll_output(),
-                Tx::ServerNonInvite(t) => t.poll_output(),
-            };
-            let Some(output) = output else {
-                return;
-            };
-            let (dest, transport, call_id) = (entry.dest, entry.transport, entry.call_id.clone());
-            let is_invite = matches!(entry.tx, Tx::ClientInvite(_));
-            let is_client = matches!(entry.tx, Tx::ClientInvite(_) | Tx::ClientNonInvite(_));
+        let Some(entry) = self.txs.get_mut(key) else {
+            return;
+        };
+        let outputs: Vec<TxOutput> = std::iter::from_fn(|| match &mut entry.tx {
+            Tx::ClientInvite(t) => t.poll_output(),
+            Tx::ClientNonInvite(t) => t.poll_output(),
+            Tx::ServerInvite(t) => t.poll_output(),
+            Tx::ServerNonInvite(t) => t.poll_output(),
+        })
+        .collect();
+        let (dest, transport, call_id) = (entry.dest, entry.transport, entry.call_id.clone());
+        let is_invite = matches!(entry.tx, Tx::ClientInvite(_));
+        let is_client = matches!(entry.tx, Tx::ClientInvite(_) | Tx::ClientNonInvite(_));
+        let (transmits, results): (Vec<TxOutput>, Vec<TxOutput>) = outputs
+            .into_iter()
+            .partition(|o| matches!(o, TxOutput::Transmit(_)));
+        for output in transmits.into_iter().chain(results) {
             match output {
                 TxOutput::Transmit(msg) => self.queue(dest, transport, msg),
                 TxOutput::ToTu(SipMessage::Response(resp)) if is_client => {
-                    if let Some(call_id) = call_id {
-                        self.client_response(now, &call_id, is_invite, resp);
+                    if let Some(call_id) = &call_id {
+                        self.client_response(now, call_id, is_invite, resp);
                     }
                 }
                 TxOutput::ToTu(_) => {}
                 TxOutput::Timeout | TxOutput::TransportError if is_client => {
-                    if let Some(call_id) = call_id {
+                    if let Some(call_id) = &call_id {
                         let code = if matches!(output, TxOutput::Timeout) {
                             408
                         } else {
                             503
                         };
-                        self.client_failure(now, &call_id, is_invite, code);
+                        self.client_failure(now, call_id, is_invite, code);
                     }
                 }
                 TxOutput::Timeout | TxOutput::TransportError => {}
                 TxOutput::Terminated => {
                     self.txs.remove(key);
-                    return;
                 }
             }
         }
@@ -593,14 +634,25 @@ impl<R: RngCore> UserAgent<R> {
                     }
                 }
                 Action::SendCancel(cancel) => {
+                    if let Some(s) = self.sessions.get_mut(call_id) {
+                        s.cancel_deadline = Some(now + self.cfg.timers.transaction_timeout());
+                    }
                     self.start_client_tx(now, cancel, Some(call_id.to_owned()))
                 }
                 Action::SendAck(ack) => match self.build(&ack, None, None) {
                     Ok(req) => {
+                        if let Some(s) = self.sessions.get_mut(call_id) {
+                            s.ack = Some(req.clone());
+                        }
                         self.queue(self.cfg.proxy, self.cfg.transport, SipMessage::Request(req))
                     }
                     Err(e) => tracing::warn!(error = %e, "could not build ACK"),
                 },
+                Action::ResendAck => {
+                    if let Some(ack) = self.sessions.get(call_id).and_then(|s| s.ack.clone()) {
+                        self.queue(self.cfg.proxy, self.cfg.transport, SipMessage::Request(ack));
+                    }
+                }
                 Action::SendInDialog(out) => match self.build(&out, None, None) {
                     Ok(req) => self.start_client_tx(now, req, Some(call_id.to_owned())),
                     Err(e) => tracing::warn!(error = %e, "could not build in-dialog request"),
@@ -713,6 +765,13 @@ impl<R: RngCore> UserAgent<R> {
         // Without a parsed Via there is nowhere safe to send a response: the torture suite
         // (RFC 4475) later refines this; for now the message is dropped and logged.
     }
+}
+
+/// The methods we handle (§20.5), for OPTIONS and 405 responses.
+fn allow() -> rsip::Header {
+    rsip::Header::Allow(rsip::headers::Allow::new(
+        "INVITE, ACK, CANCEL, BYE, OPTIONS",
+    ))
 }
 
 fn set_body(headers: &mut rsip::Headers, body: &mut Vec<u8>, new: Vec<u8>) {

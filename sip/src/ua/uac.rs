@@ -2,6 +2,8 @@
 //! ACK for 2xx, BYE both ways. Sans-I/O: it receives the transaction layer's results and returns
 //! actions for the user agent to carry out.
 
+use std::time::Instant;
+
 use rsip::{Request, Response};
 
 use crate::dialog::Dialog;
@@ -61,9 +63,9 @@ pub enum SessionEvent {
 /// Where the session stands.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Phase {
-    /// INVITE sent, nothing but 100 (or nothing) back yet.
+    /// INVITE sent, no provisional response back yet.
     Calling,
-    /// A provisional response (>100) arrived: CANCEL is now allowed.
+    /// A provisional response (100 included) arrived: CANCEL is now allowed (§9.1).
     Proceeding,
     /// 2xx received and ACKed.
     Confirmed(Dialog),
@@ -90,10 +92,14 @@ pub(crate) struct UacSession {
     pub(crate) auth_tried: bool,
     /// The application asked to hang up before a provisional response arrived.
     pub(crate) hangup_pending: bool,
+    /// When a sent CANCEL stops waiting for the INVITE's final response: 64*T1 after it
+    /// (§9.1); set by the user agent, which owns the clock.
+    pub(crate) cancel_deadline: Option<Instant>,
     /// The application has been told the session ended: later events are not reported.
     pub(crate) reported_end: bool,
-    /// The ACK sent for the 2xx, re-sent when the 2xx is retransmitted.
-    pub(crate) ack: Option<OutRequest>,
+    /// The ACK sent for the 2xx as it went on the wire, re-sent unchanged (same branch) when
+    /// the 2xx is retransmitted (§13.2.2.4).
+    pub(crate) ack: Option<Request>,
     /// Our display name.
     pub(crate) display: Option<String>,
 }
@@ -105,8 +111,11 @@ pub(crate) enum Action {
     Report(SessionEvent),
     /// Send a CANCEL for the current INVITE (new client transaction).
     SendCancel(Request),
-    /// Send this ACK outside any transaction.
+    /// Send this ACK for a 2xx outside any transaction; the user agent keeps what it sent in
+    /// [`UacSession::ack`].
     SendAck(OutRequest),
+    /// Send the stored ACK again: the 2xx was retransmitted.
+    ResendAck,
     /// Send a request in the dialog (new client transaction): BYE.
     SendInDialog(OutRequest),
     /// Retry the INVITE with credentials for this challenge response.
@@ -119,8 +128,8 @@ impl UacSession {
         let code = resp.status_code.code();
         let mut out = Vec::new();
         match code {
-            100 => {}
-            101..=199 => {
+            100..=199 => {
+                // Any provisional response, 100 included, allows a CANCEL (§9.1).
                 if matches!(self.phase, Phase::Calling) {
                     self.phase = Phase::Proceeding;
                     if self.hangup_pending {
@@ -129,7 +138,7 @@ impl UacSession {
                         return out;
                     }
                 }
-                if matches!(self.phase, Phase::Proceeding) {
+                if code > 100 && matches!(self.phase, Phase::Proceeding) {
                     let sdp = body_text(&resp.body);
                     out.push(Action::Report(SessionEvent::Provisional { code, sdp }));
                 }
@@ -137,8 +146,8 @@ impl UacSession {
             200..=299 => {
                 if let Phase::Confirmed(_) | Phase::Terminating | Phase::Done = self.phase {
                     // A retransmitted 2xx: our ACK was lost (RFC 3261 §13.2.2.4).
-                    if let Some(ack) = &self.ack {
-                        out.push(Action::SendAck(ack.clone()));
+                    if self.ack.is_some() {
+                        out.push(Action::ResendAck);
                     }
                     return out;
                 }
@@ -157,9 +166,7 @@ impl UacSession {
                         return out;
                     }
                 };
-                let ack = build_ack(&dialog, &self.invite);
-                self.ack = Some(ack.clone());
-                out.push(Action::SendAck(ack));
+                out.push(Action::SendAck(build_ack(&dialog, &self.invite)));
                 if self.hangup_pending || matches!(self.phase, Phase::Cancelling) {
                     // The 2xx crossed our CANCEL (or hangup): confirm, then end with BYE (§15).
                     let mut dialog = dialog;
@@ -257,6 +264,23 @@ impl UacSession {
         out
     }
 
+    /// Whether `bye` ends this session's dialog: the dialog is up (or our own BYE is in
+    /// flight) and the request's To-tag is our tag (§12.2.2).
+    pub(crate) fn accepts_bye(&self, bye: &Request) -> bool {
+        matches!(self.phase, Phase::Confirmed(_) | Phase::Terminating) && self.is_ours(bye)
+    }
+
+    /// Whether `invite` is a re-INVITE in this session's confirmed dialog (§14.2).
+    pub(crate) fn accepts_reinvite(&self, invite: &Request) -> bool {
+        matches!(self.phase, Phase::Confirmed(_)) && self.is_ours(invite)
+    }
+
+    /// The request's To-tag is our From-tag (§12.2.2).
+    fn is_ours(&self, req: &Request) -> bool {
+        let ours = message::from_tag(&self.invite).ok().flatten();
+        ours.is_some() && message::to_tag(req).ok().flatten() == ours
+    }
+
     /// The BYE we sent got its final response (or timed out): nothing more to wait for.
     pub(crate) fn on_bye_done(&mut self) {
         self.phase = Phase::Done;
@@ -267,6 +291,14 @@ impl UacSession {
         if !self.reported_end {
             self.reported_end = true;
             out.push(Action::Report(SessionEvent::Ended(cause)));
+        }
+    }
+
+    /// When the INVITE of a cancelled session stops waiting for its final response.
+    pub(crate) fn cancel_expired_at(&self) -> Option<Instant> {
+        match self.phase {
+            Phase::Cancelling => self.cancel_deadline,
+            _ => None,
         }
     }
 

@@ -42,7 +42,7 @@ async fn ws(
         .and_then(|t| app.config.auth.user_for_token(t))
         .map(str::to_owned);
     upgrade
-        .max_message_size(session::MAX_FRAME)
+        .max_message_size(4 * session::MAX_FRAME)
         .on_upgrade(move |mut socket| async move {
             match user {
                 Some(user) => session::run(app, user, socket).await,

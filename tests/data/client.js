@@ -205,6 +205,24 @@ window.__gw = (() => {
     return { packetsSent: s.rtp.packetsSent || 0, bytesSent: s.rtp.bytesSent || 0, mimeType: s.mimeType };
   };
 
+  // The audio statistics that only RTCP from the remote side produces: remote-inbound-rtp (from
+  // the peer's receiver reports on what we send) and remote-outbound-rtp (from its sender
+  // reports), plus the local outbound-rtp they refer to. Each is the full getStats() entry.
+  gw.rtcpStats = async (pc) => {
+    const peer = pc || gw.pc;
+    const out = { remoteInbound: [], remoteOutbound: [], outbound: [], inbound: [] };
+    if (!peer) return out;
+    const report = await peer.getStats();
+    report.forEach((stat) => {
+      if (stat.kind !== 'audio') return;
+      if (stat.type === 'remote-inbound-rtp') out.remoteInbound.push(stat);
+      if (stat.type === 'remote-outbound-rtp') out.remoteOutbound.push(stat);
+      if (stat.type === 'outbound-rtp') out.outbound.push(stat);
+      if (stat.type === 'inbound-rtp') out.inbound.push(stat);
+    });
+    return out;
+  };
+
   // Harness self-test: a call between two RTCPeerConnections of this page, over 127.0.0.1.
   // The receiving side becomes __gw.pc (for inboundAudio), the sending side __gw.sender.
   gw.loopback = async (codecs) => {

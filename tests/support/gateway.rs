@@ -2,6 +2,7 @@
 //! `webrtc-gateway serve --config FILE`, ready once `GET /healthz` answers 200 "ok".
 
 use std::fs::File;
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -11,7 +12,7 @@ use tempfile::TempDir;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use super::ports::{free_tcp_port, free_udp_port, loopback, rtp_block};
+use super::ports::{free_tcp_port, free_udp_port, free_udp_tcp_port, loopback, rtp_block};
 use super::tail;
 
 /// How long the gateway may take to answer `/healthz` after it starts.
@@ -19,6 +20,47 @@ const READY_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// The dev token of user alice in every test configuration.
 pub(crate) const ALICE_TOKEN: &str = "alice-token";
+
+/// Configuration keys a test sets beyond the defaults of every test gateway.
+#[derive(Debug, Clone)]
+pub(crate) struct GatewayOptions {
+    /// `webrtc.ice_servers`, as a TOML value.
+    ice_servers: String,
+    /// `sip.transport`, and the `;transport=` parameter of `sip.proxy` when set.
+    tcp: bool,
+    /// `media.rtp_timeout`, as a duration string.
+    rtp_timeout: String,
+}
+
+impl Default for GatewayOptions {
+    fn default() -> Self {
+        GatewayOptions {
+            ice_servers: "[]".to_owned(),
+            tcp: false,
+            rtp_timeout: "30s".to_owned(),
+        }
+    }
+}
+
+impl GatewayOptions {
+    /// `webrtc.ice_servers = [{ urls = ["stun:<server>"] }]`.
+    pub(crate) fn stun_server(mut self, server: SocketAddr) -> Self {
+        self.ice_servers = format!(r#"[{{ urls = ["stun:{server}"] }}]"#);
+        self
+    }
+
+    /// `sip.transport = "tcp"` and `sip.proxy = "sip:127.0.0.1:<port>;transport=tcp"`.
+    pub(crate) fn sip_over_tcp(mut self) -> Self {
+        self.tcp = true;
+        self
+    }
+
+    /// `media.rtp_timeout`, e.g. `"2s"`.
+    pub(crate) fn rtp_timeout(mut self, timeout: &str) -> Self {
+        self.rtp_timeout = timeout.to_owned();
+        self
+    }
+}
 
 /// A running gateway; killed on drop, and its log printed if the test is failing.
 pub(crate) struct Gateway {
@@ -33,15 +75,25 @@ pub(crate) struct Gateway {
 impl Gateway {
     /// Starts a gateway whose SIP proxy (the fake Asterisk) is 127.0.0.1:`proxy_port`.
     pub(crate) async fn start(proxy_port: u16) -> Result<Gateway> {
+        Self::start_with(proxy_port, &GatewayOptions::default()).await
+    }
+
+    /// Starts a gateway like [`Gateway::start`], with `options` applied to its configuration.
+    pub(crate) async fn start_with(proxy_port: u16, options: &GatewayOptions) -> Result<Gateway> {
         let binary = PathBuf::from(env!("CARGO_BIN_EXE_webrtc-gateway"));
         let dir = tempfile::Builder::new().prefix("e2e-gateway-").tempdir()?;
         let http_port = free_tcp_port()?;
-        let sip_port = free_udp_port()?;
+        // The gateway listens for SIP on UDP and TCP at the same port.
+        let sip_port = if options.tcp {
+            free_udp_tcp_port()?
+        } else {
+            free_udp_port()?
+        };
         let rtp_ports = rtp_block()?;
         let config_path = dir.path().join("gateway.toml");
         std::fs::write(
             &config_path,
-            config_toml(http_port, sip_port, proxy_port, rtp_ports),
+            config_toml(http_port, sip_port, proxy_port, rtp_ports, options),
         )?;
         let log_path = dir.path().join("gateway.log");
         let log = File::create(&log_path)?;
@@ -164,18 +216,29 @@ impl Drop for Gateway {
 }
 
 /// The configuration file of one test's gateway.
-fn config_toml(http_port: u16, sip_port: u16, proxy_port: u16, rtp: (u16, u16)) -> String {
+fn config_toml(
+    http_port: u16,
+    sip_port: u16,
+    proxy_port: u16,
+    rtp: (u16, u16),
+    options: &GatewayOptions,
+) -> String {
+    let (transport, proxy_params) = if options.tcp {
+        ("tcp", ";transport=tcp")
+    } else {
+        ("udp", "")
+    };
     format!(
         r#"[http]
 listen = "127.0.0.1:{http_port}"
 
 [webrtc]
-ice_servers = []
+ice_servers = {ice_servers}
 
 [sip]
 listen = "127.0.0.1:{sip_port}"
-transport = "udp"
-proxy = "sip:127.0.0.1:{proxy_port}"
+transport = "{transport}"
+proxy = "sip:127.0.0.1:{proxy_port}{proxy_params}"
 domain = "127.0.0.1"
 username = "gateway"
 password = "secret"
@@ -183,7 +246,7 @@ password = "secret"
 [media]
 rtp_ports = "{first}-{last}"
 sip_codecs = ["opus", "pcmu", "pcma"]
-rtp_timeout = "30s"
+rtp_timeout = "{rtp_timeout}"
 
 [auth]
 dev_tokens = {{ alice = "{ALICE_TOKEN}" }}
@@ -193,5 +256,7 @@ level = "debug"
 "#,
         first = rtp.0,
         last = rtp.1,
+        ice_servers = options.ice_servers,
+        rtp_timeout = options.rtp_timeout,
     )
 }

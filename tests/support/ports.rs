@@ -36,6 +36,18 @@ pub(crate) fn free_udp_port() -> Result<u16> {
     Ok(socket.local_addr()?.port())
 }
 
+/// A port on 127.0.0.1 that was free a moment ago for both UDP and TCP.
+pub(crate) fn free_udp_tcp_port() -> Result<u16> {
+    for _ in 0..50 {
+        let socket = UdpSocket::bind(loopback(0)).context("binding a UDP port on 127.0.0.1")?;
+        let port = socket.local_addr()?.port();
+        if TcpListener::bind(loopback(port)).is_ok() {
+            return Ok(port);
+        }
+    }
+    bail!("no port of 127.0.0.1 free for both UDP and TCP in 50 tries")
+}
+
 /// A block of [`RTP_BLOCK_LEN`] consecutive UDP ports, all free now: `(first, last)` inclusive.
 pub(crate) fn rtp_block() -> Result<(u16, u16)> {
     let offset = u16::try_from(std::process::id() % u32::from(RTP_BLOCKS))

@@ -7,8 +7,8 @@ use anyhow::{Context, Result, bail};
 use serde_json::{Value, json};
 
 use super::browser::Browser;
-use super::gateway::{ALICE_TOKEN, Gateway};
-use super::sipp::{Scenario, Sipp};
+use super::gateway::{ALICE_TOKEN, Gateway, GatewayOptions};
+use super::sipp::{Scenario, Sipp, SippOptions};
 
 /// How the browser places its call.
 #[derive(Debug, Clone)]
@@ -53,6 +53,15 @@ pub(crate) struct SetupFigures {
     pub(crate) to_connected_ms: Option<f64>,
 }
 
+/// How [`CallRig::start_with`] configures the gateway and runs SIPp.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct RigOptions {
+    /// Configuration keys of the gateway.
+    pub(crate) gateway: GatewayOptions,
+    /// How SIPp runs its scenario.
+    pub(crate) sipp: SippOptions,
+}
+
 /// Chromium + SIPp (as Asterisk) + the gateway between them.
 pub(crate) struct CallRig {
     /// The browser, with the test client loaded from the gateway's origin.
@@ -67,9 +76,14 @@ impl CallRig {
     /// Starts everything: the browser (waiting for this binary's turn), SIPp with `scenario`
     /// from tests/data/sipp, the gateway, and loads the client into a gateway page.
     pub(crate) async fn start(scenario: &str) -> Result<CallRig> {
+        Self::start_with(scenario, &RigOptions::default()).await
+    }
+
+    /// Starts everything like [`CallRig::start`], with the gateway and SIPp set up by `options`.
+    pub(crate) async fn start_with(scenario: &str, options: &RigOptions) -> Result<CallRig> {
         let browser = Browser::launch().await?;
-        let sipp = Sipp::uas(Scenario::File(scenario)).await?;
-        let gateway = Gateway::start(sipp.port()).await?;
+        let sipp = Sipp::spawn_with(Scenario::File(scenario), &options.sipp).await?;
+        let gateway = Gateway::start_with(sipp.port(), &options.gateway).await?;
         browser
             .open(&format!("{}/healthz", gateway.base_url()))
             .await
@@ -179,6 +193,27 @@ impl CallRig {
         timeout: Duration,
     ) -> Result<AudioStats> {
         wait_energy(&self.browser, min_energy, timeout).await
+    }
+
+    /// Milliseconds from sending `call` to the first server message satisfying `wanted`, as the
+    /// browser measured them (`None` if no such message yet).
+    pub(crate) async fn message_at(&self, wanted: impl Fn(&Value) -> bool) -> Result<Option<f64>> {
+        let state = self.browser.client_state().await?;
+        let Some(sent) = state["timing"]["callSentAt"].as_f64() else {
+            return Ok(None);
+        };
+        Ok(state["events"]
+            .as_array()
+            .and_then(|events| events.iter().find(|e| wanted(&e["msg"])))
+            .and_then(|e| e["at"].as_f64())
+            .map(|at| at - sent))
+    }
+
+    /// The browser's RTCP-derived statistics now (`window.__gw.rtcpStats()`).
+    pub(crate) async fn rtcp_stats(&self) -> Result<Value> {
+        self.browser
+            .eval("return window.__gw.rtcpStats();", vec![])
+            .await
     }
 
     /// Call setup times measured in the browser.

@@ -1,8 +1,9 @@
 //! SIPp playing Asterisk: a UAS scenario from `tests/data/sipp/` (or the built-in `uas`) on
-//! 127.0.0.1, echoing RTP (`-rtp_echo`), logging every SIP message to a temp dir.
+//! 127.0.0.1, echoing RTP (`-rtp_echo`, unless told not to), over UDP (or TCP), logging every SIP
+//! message to a temp dir.
 
 use std::fs::File;
-use std::net::UdpSocket;
+use std::net::{TcpListener, UdpSocket};
 use std::path::PathBuf;
 use std::process::{ExitStatus, Stdio};
 use std::time::Duration;
@@ -11,7 +12,7 @@ use anyhow::{Context, Result, bail};
 use tempfile::TempDir;
 use tokio::process::{Child, Command};
 
-use super::ports::{free_udp_port, loopback, rtp_block};
+use super::ports::{free_tcp_port, free_udp_port, loopback, rtp_block};
 use super::{data_dir, require_program, tail};
 
 /// Where the Debian package `sip-tester` installs SIPp.
@@ -28,6 +29,27 @@ pub(crate) enum Scenario<'a> {
     BuiltIn(&'a str),
 }
 
+/// How SIPp runs, beyond its scenario.
+#[derive(Debug, Clone)]
+pub(crate) struct SippOptions {
+    /// Echo the RTP it receives (`-rtp_echo`); without it SIPp sends no media at all.
+    pub(crate) rtp_echo: bool,
+    /// SIP over TCP, one connection (`-t t1`), instead of UDP.
+    pub(crate) tcp: bool,
+    /// Further arguments, e.g. `-key name value` for a `[name]` keyword of the scenario.
+    pub(crate) extra: Vec<String>,
+}
+
+impl Default for SippOptions {
+    fn default() -> Self {
+        SippOptions {
+            rtp_echo: true,
+            tcp: false,
+            extra: Vec::new(),
+        }
+    }
+}
+
 /// A running SIPp; killed on drop, and its message log printed if the test is failing.
 pub(crate) struct Sipp {
     child: Child,
@@ -35,6 +57,7 @@ pub(crate) struct Sipp {
     name: String,
     port: u16,
     media_port: u16,
+    tcp: bool,
     status: Option<ExitStatus>,
 }
 
@@ -46,9 +69,22 @@ impl Sipp {
 
     /// Starts SIPp with `scenario` and extra arguments (a UAC passes the remote host first).
     pub(crate) async fn spawn(scenario: Scenario<'_>, extra: &[&str]) -> Result<Sipp> {
+        let options = SippOptions {
+            extra: extra.iter().map(|&a| a.to_owned()).collect(),
+            ..SippOptions::default()
+        };
+        Self::spawn_with(scenario, &options).await
+    }
+
+    /// Starts SIPp with `scenario` as `options` say.
+    pub(crate) async fn spawn_with(scenario: Scenario<'_>, options: &SippOptions) -> Result<Sipp> {
         let sipp = require_program(SIPP)?;
         let dir = tempfile::Builder::new().prefix("e2e-sipp-").tempdir()?;
-        let port = free_udp_port()?;
+        let port = if options.tcp {
+            free_tcp_port()?
+        } else {
+            free_udp_port()?
+        };
         // -rtp_echo also echoes on media_port + 2 (video), so give SIPp a block of its own.
         let (media_port, _) = rtp_block()?;
         let mut command = Command::new(&sipp);
@@ -68,10 +104,18 @@ impl Sipp {
         };
         let screen = File::create(dir.path().join("screen.txt"))?;
         command
-            .args(extra)
+            .args(&options.extra)
             .args(["-i", "127.0.0.1", "-p"])
             .arg(port.to_string())
-            .args(["-m", "1", "-rtp_echo", "-mp"])
+            .args(["-m", "1"]);
+        if options.rtp_echo {
+            command.arg("-rtp_echo");
+        }
+        if options.tcp {
+            command.args(["-t", "t1"]);
+        }
+        command
+            .arg("-mp")
             .arg(media_port.to_string())
             .args([
                 "-nostdin",
@@ -97,6 +141,7 @@ impl Sipp {
             name,
             port,
             media_port,
+            tcp: options.tcp,
             status: None,
         };
         sipp.wait_listening().await?;
@@ -105,6 +150,7 @@ impl Sipp {
 
     /// Waits until SIPp holds its SIP port (binding it ourselves then fails).
     async fn wait_listening(&mut self) -> Result<()> {
+        let protocol = if self.tcp { "TCP" } else { "UDP" };
         for _ in 0..200 {
             if let Some(status) = self.child.try_wait()? {
                 bail!(
@@ -113,13 +159,18 @@ impl Sipp {
                     self.report()
                 );
             }
-            if UdpSocket::bind(loopback(self.port)).is_err() {
+            let held = if self.tcp {
+                TcpListener::bind(loopback(self.port)).is_err()
+            } else {
+                UdpSocket::bind(loopback(self.port)).is_err()
+            };
+            if held {
                 return Ok(());
             }
             tokio::time::sleep(Duration::from_millis(25)).await;
         }
         bail!(
-            "SIPp ({}) did not bind 127.0.0.1:{} within 5 s",
+            "SIPp ({}) did not bind {protocol} 127.0.0.1:{} within 5 s",
             self.name,
             self.port
         )

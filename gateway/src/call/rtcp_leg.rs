@@ -120,3 +120,92 @@ fn ntp_now() -> u64 {
 fn compact(ntp: u64) -> u32 {
     (ntp >> 16) as u32
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use gateway_media::rtp::{RtpFields, write_header};
+
+    fn rtp(seq: u16, ts: u32, ssrc: u32) -> Vec<u8> {
+        let mut b = vec![0u8; 12 + 160];
+        let f = RtpFields {
+            pt: 0,
+            marker: false,
+            seq,
+            ts,
+            ssrc,
+        };
+        write_header(&mut b, &f).unwrap();
+        b
+    }
+
+    /// RFC 3550 §6.4: a receiver that has not sent sends RR; once it sends, SR with its counts,
+    /// each followed by SDES CNAME (§6.1), with a report block on the stream it receives.
+    #[test]
+    fn reports_rr_then_sr_with_a_block() {
+        let mut leg = RtcpLeg::new(0x1111);
+        let t = Instant::now();
+        let mut out = [0u8; 512];
+        // Nothing received, nothing sent: an RR without blocks, then SDES.
+        let n = leg.write_report(&mut out, t);
+        let kinds: Vec<u8> = rtcp::parse_compound(&out[..n])
+            .unwrap()
+            .map(|p| match p {
+                RtcpPacket::ReceiverReport { .. } => 201,
+                RtcpPacket::SenderReport { .. } => 200,
+                RtcpPacket::Other { pt, .. } => pt,
+                RtcpPacket::Bye { .. } => 203,
+            })
+            .collect();
+        assert_eq!(kinds, vec![201, 202]);
+
+        for i in 0..10u16 {
+            leg.on_received(&rtp(100 + i, u32::from(i) * 160, 0xABCD), t);
+            leg.on_sent(&rtp(7 + i, u32::from(i) * 160, 0x2222));
+        }
+        let n = leg.write_report(&mut out, t);
+        let mut saw_sr = false;
+        for p in rtcp::parse_compound(&out[..n]).unwrap() {
+            if let RtcpPacket::SenderReport {
+                ssrc,
+                info,
+                reports,
+            } = p
+            {
+                saw_sr = true;
+                assert_eq!(ssrc, 0x2222, "SR is sent under the SSRC we send RTP with");
+                assert_eq!(info.packet_count, 10);
+                assert_eq!(info.octet_count, 1600);
+                let blocks: Vec<_> = reports.collect();
+                assert_eq!(blocks.len(), 1);
+                assert_eq!(blocks[0].ssrc, 0xABCD);
+                assert_eq!(blocks[0].highest_seq, 109);
+            }
+        }
+        assert!(saw_sr);
+    }
+
+    /// The peer's report on our stream is kept (fraction lost, jitter); garbage is ignored.
+    #[test]
+    fn keeps_the_peers_report_on_our_stream() {
+        let mut leg = RtcpLeg::new(0x2222);
+        let t = Instant::now();
+        leg.on_sent(&rtp(1, 0, 0x2222));
+        // The peer's RR about SSRC 0x2222: 25% lost, jitter 40.
+        let block = gateway_media::ReportBlock {
+            ssrc: 0x2222,
+            fraction_lost: 64,
+            cumulative_lost: 3,
+            highest_seq: 10,
+            jitter: 40,
+            lsr: 0,
+            dlsr: 0,
+        };
+        let mut pkt = [0u8; 128];
+        let n = rtcp::write_rr(&mut pkt, 0x9999, &[block]).unwrap();
+        leg.on_rtcp(&pkt[..n], t);
+        assert_eq!(leg.remote_report.map(|r| (r.0, r.1)), Some((64, 40)));
+        leg.on_rtcp(&[0xFF; 7], t);
+        assert_eq!(leg.remote_report.map(|r| (r.0, r.1)), Some((64, 40)));
+    }
+}

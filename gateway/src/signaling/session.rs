@@ -164,6 +164,7 @@ fn handle(
                 Err(e) => return Some(error(Some(reference), ErrorCode::BadSdp, &e.to_string())),
             };
             let call_id = random_id();
+            tracing::info!(%call_id, %reference, number = %to, "call requested");
             let (ctl_tx, ctl_rx) = mpsc::unbounded_channel();
             calls.by_id.insert(call_id.clone(), ctl_tx);
             calls.by_ref.insert(reference.clone(), call_id.clone());

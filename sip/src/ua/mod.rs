@@ -240,7 +240,8 @@ impl<R: RngCore> UserAgent<R> {
             Ok(m) => m,
             Err(e) => {
                 tracing::warn!(%from, error = %e, "unparseable SIP message dropped");
-                self.reply_400(data, from, transport, &e.to_string());
+                // Without a parsed Via there is nowhere safe to answer (RFC 3261 §18.2.2), so an
+                // unparseable message is dropped; RFC 4475 handling refines this later.
                 return;
             }
         };
@@ -758,12 +759,6 @@ impl<R: RngCore> UserAgent<R> {
             transport,
             data,
         });
-    }
-
-    /// Answers an unparseable request with 400 when enough of it is readable (RFC 3261 §8.2).
-    fn reply_400(&mut self, _data: &[u8], _from: SocketAddr, _transport: Transport, _why: &str) {
-        // Without a parsed Via there is nowhere safe to send a response: the torture suite
-        // (RFC 4475) later refines this; for now the message is dropped and logged.
     }
 }
 

@@ -1,0 +1,1 @@
+//! Odoo JSON-RPC client and durable outbox.

@@ -14,6 +14,8 @@ const NTP_UNIX_OFFSET: u64 = 2_208_988_800;
 /// RTCP state of the SIP leg.
 pub(crate) struct RtcpLeg {
     ssrc: u32,
+    /// Random per call (RFC 7022): the CNAME must not be shared between participants.
+    cname: [u8; 16],
     sent: SendStats,
     recv: ReceiveStats,
     remote_ssrc: Option<u32>,
@@ -26,9 +28,14 @@ pub(crate) struct RtcpLeg {
 impl RtcpLeg {
     /// RTCP state for our SSRC on the SIP leg (the bridge writes its own SSRC; this one is only
     /// used for RTCP when it differs, e.g. before the first packet).
-    pub(crate) fn new(ssrc: u32) -> Self {
+    pub(crate) fn new(ssrc: u32, cname_seed: u64) -> Self {
+        let mut cname = [0u8; 16];
+        for (i, c) in format!("{cname_seed:016x}").bytes().enumerate().take(16) {
+            cname[i] = c;
+        }
         Self {
             ssrc,
+            cname,
             sent: SendStats::default(),
             recv: ReceiveStats::new(),
             remote_ssrc: None,
@@ -99,7 +106,7 @@ impl RtcpLeg {
             self.ssrc,
             info.as_ref(),
             block.as_ref(),
-            b"webrtc-gateway",
+            &self.cname,
         )
         .unwrap_or(0)
     }
@@ -143,7 +150,7 @@ mod tests {
     /// each followed by SDES CNAME (§6.1), with a report block on the stream it receives.
     #[test]
     fn reports_rr_then_sr_with_a_block() {
-        let mut leg = RtcpLeg::new(0x1111);
+        let mut leg = RtcpLeg::new(0x1111, 1);
         let t = Instant::now();
         let mut out = [0u8; 512];
         // Nothing received, nothing sent: an RR without blocks, then SDES.
@@ -188,7 +195,7 @@ mod tests {
     /// The peer's report on our stream is kept (fraction lost, jitter); garbage is ignored.
     #[test]
     fn keeps_the_peers_report_on_our_stream() {
-        let mut leg = RtcpLeg::new(0x2222);
+        let mut leg = RtcpLeg::new(0x2222, 2);
         let t = Instant::now();
         leg.on_sent(&rtp(1, 0, 0x2222));
         // The peer's RR about SSRC 0x2222: 25% lost, jitter 40.

@@ -55,6 +55,8 @@ struct CallTask {
     sip_answered: bool,
     connected_sent: bool,
     hung_up: bool,
+    /// Our own reason for ending, reported instead of the user agent's (e.g. `rtp_timeout`).
+    end_reason: Option<&'static str>,
     last_rx_sip: Instant,
     last_rx_browser: Instant,
     rtcp: RtcpLeg,
@@ -106,7 +108,7 @@ pub(super) async fn run(
     let handle = app.next_handle();
     let (sip_tx, mut sip_rx) = mpsc::unbounded_channel();
     let mut task = CallTask {
-        rtcp: RtcpLeg::new(rng.r#gen()),
+        rtcp: RtcpLeg::new(rng.r#gen(), rng.r#gen()),
         app,
         to_session,
         sockets,
@@ -119,6 +121,7 @@ pub(super) async fn run(
         sip_answered: false,
         connected_sent: false,
         hung_up: false,
+        end_reason: None,
         last_rx_sip: Instant::now(),
         last_rx_browser: Instant::now(),
         rtcp_due: Instant::now() + RTCP_INTERVAL,
@@ -263,11 +266,7 @@ impl CallTask {
                         self.rtcp.on_rtcp(&buf3[..n], Instant::now());
                     }
                 }
-                _ = tokio::time::sleep_until(deadline) => {
-                    if let Some(end) = self.on_tick(sip_rx).await {
-                        return end;
-                    }
-                }
+                _ = tokio::time::sleep_until(deadline) => self.on_tick().await,
             }
         }
     }
@@ -427,7 +426,10 @@ impl CallTask {
                 self.maybe_connected();
                 None
             }
-            SessionEvent::Ended(EndCause { code, reason }) => Some((code, reason.to_owned())),
+            SessionEvent::Ended(EndCause { code, reason }) => match self.end_reason {
+                Some(ours) => Some((None, ours.to_owned())),
+                None => Some((code, reason.to_owned())),
+            },
         }
     }
 
@@ -488,7 +490,7 @@ impl CallTask {
         });
     }
 
-    async fn on_tick(&mut self, sip_rx: &mut mpsc::UnboundedReceiver<SessionEvent>) -> Option<End> {
+    async fn on_tick(&mut self) {
         let now = Instant::now();
         if let Srflx::Pending { sent, .. } = self.srflx
             && now >= sent + STUN_WAIT
@@ -500,7 +502,9 @@ impl CallTask {
         if rtcp_due {
             self.rtcp_due = now + RTCP_INTERVAL;
         }
-        let m = self.media.as_mut()?;
+        let Some(m) = self.media.as_mut() else {
+            return;
+        };
         m.leg.handle_timeout(now.into_std());
         if rtcp_due {
             let n = self.rtcp.write_report(&mut self.out, now);
@@ -515,16 +519,10 @@ impl CallTask {
         let idle = now.duration_since(self.last_rx_sip.min(self.last_rx_browser));
         if self.sip_answered && !self.hung_up && idle > self.app.config.media.rtp_timeout {
             tracing::warn!(call_id = %self.req.call_id, idle_ms = idle.as_millis() as u64, "RTP timeout");
+            // The user agent sends BYE and reports the end; the reason reported is ours.
+            self.end_reason = Some("rtp_timeout");
             self.hangup();
-            // The user agent reports the end at once (BYE sent); the reason is ours.
-            while let Some(ev) = sip_rx.recv().await {
-                if let SessionEvent::Ended(_) = ev {
-                    break;
-                }
-            }
-            return Some((None, "rtp_timeout".to_owned()));
         }
-        None
     }
 
     async fn finish(mut self, end: End) {

@@ -2,11 +2,10 @@
 
 use std::time::{Duration, Instant};
 
-use rsip::{Request, Response, SipMessage};
+use rsip::{Request, Response};
 
-use super::{
-    Core, TIMER_D_UNRELIABLE, Timer, TimerConfig, TransactionKey, TxInput, TxOutput, class,
-};
+use super::machine::{Core, Machine, Transaction};
+use super::{TIMER_D_UNRELIABLE, Timer, TxOutput, class};
 use crate::message::ack_for_non_2xx;
 
 /// The state of an INVITE client transaction, by name.
@@ -24,139 +23,52 @@ pub enum ClientInviteState {
     Terminated,
 }
 
+/// An INVITE client transaction (RFC 3261 §17.1.1, RFC 6026 §7.2). `new` queues the INVITE and
+/// arms Timer A (unreliable only) and Timer B.
+pub type ClientInvite = Transaction<State>;
+
+/// The INVITE client transaction's states, each with its own data.
 #[derive(Debug)]
-enum State {
+pub enum State {
+    /// See [`ClientInviteState::Calling`].
     Calling(Calling),
+    /// See [`ClientInviteState::Proceeding`].
     Proceeding,
+    /// See [`ClientInviteState::Completed`].
     Completed(Completed),
+    /// See [`ClientInviteState::Accepted`].
     Accepted,
+    /// See [`ClientInviteState::Terminated`].
     Terminated,
 }
 
 /// Calling carries the next Timer A interval (doubles, no cap: §17.1.1.2).
 #[derive(Debug)]
-struct Calling {
+pub struct Calling {
     retransmit_interval: Duration,
 }
 
 /// Completed carries the ACK to resend on each retransmitted final response.
 #[derive(Debug)]
-struct Completed {
+pub struct Completed {
     ack: Request,
 }
 
-/// An INVITE client transaction (RFC 3261 §17.1.1, RFC 6026 §7.2).
-#[derive(Debug)]
-pub struct ClientInvite {
-    core: Core,
-    state: State,
-}
+impl Machine for State {
+    type Name = ClientInviteState;
+    const IS_SERVER: bool = false;
+    const TERMINATED: Self = State::Terminated;
+    const LABEL: &'static str = "client INVITE";
 
-impl ClientInvite {
-    /// Starts the transaction: queues the INVITE and arms Timer A (unreliable only) and Timer B.
-    pub fn new(now: Instant, request: Request, reliable: bool, timers: TimerConfig) -> Self {
-        let mut core = Core::new(request, false, reliable, timers);
-        core.transmit(core.request.clone());
-        if !reliable {
-            core.arm(Timer::A, now, timers.t1);
-        }
-        core.arm(Timer::B, now, timers.transaction_timeout());
-        let state = State::Calling(Calling {
-            retransmit_interval: timers.t1,
-        });
-        Self { core, state }
+    /// Queues the INVITE and arms Timer A (unreliable only) and Timer B.
+    fn start(core: &mut Core, now: Instant) -> Self {
+        core.send_request(now, Timer::A, Timer::B);
+        State::Calling(Calling {
+            retransmit_interval: core.config.t1,
+        })
     }
 
-    /// Feeds a matched response or a transport error.
-    pub fn handle_input(&mut self, now: Instant, input: TxInput) {
-        let before = self.state();
-        let state = std::mem::replace(&mut self.state, State::Terminated);
-        self.state = match (state, input) {
-            (State::Terminated, _) => State::Terminated,
-            (_, TxInput::TransportError) => {
-                self.core.push(TxOutput::TransportError);
-                self.core.terminate();
-                State::Terminated
-            }
-            (state, TxInput::Message(SipMessage::Response(resp))) => {
-                state.on_response(&mut self.core, now, resp)
-            }
-            (state, other) => {
-                tracing::trace!(
-                    branch = self.core.branch(),
-                    ?other,
-                    "client INVITE ignores input"
-                );
-                state
-            }
-        };
-        self.log_transition(before);
-    }
-
-    /// Fires every timer due at `now`.
-    pub fn handle_timeout(&mut self, now: Instant) {
-        let before = self.state();
-        for _ in 0..Timer::VALUES.len() {
-            let Some(timer) = self.core.take_expired(now) else {
-                break;
-            };
-            let state = std::mem::replace(&mut self.state, State::Terminated);
-            self.state = state.on_timer(&mut self.core, now, timer);
-        }
-        self.log_transition(before);
-    }
-
-    /// The next queued output.
-    pub fn poll_output(&mut self) -> Option<TxOutput> {
-        self.core.out.pop_front()
-    }
-
-    /// When [`Self::handle_timeout`] should next be called.
-    pub fn poll_timeout(&self) -> Option<Instant> {
-        self.core.timers.next_expiry()
-    }
-
-    /// The current state.
-    pub fn state(&self) -> ClientInviteState {
-        match self.state {
-            State::Calling(_) => ClientInviteState::Calling,
-            State::Proceeding => ClientInviteState::Proceeding,
-            State::Completed(_) => ClientInviteState::Completed,
-            State::Accepted => ClientInviteState::Accepted,
-            State::Terminated => ClientInviteState::Terminated,
-        }
-    }
-
-    /// The key responses are matched on.
-    pub fn key(&self) -> &TransactionKey {
-        &self.core.key
-    }
-
-    /// The INVITE this transaction sends.
-    pub fn request(&self) -> &Request {
-        &self.core.request
-    }
-
-    /// Whether the transaction is over.
-    pub fn is_terminated(&self) -> bool {
-        matches!(self.state, State::Terminated)
-    }
-
-    fn log_transition(&self, before: ClientInviteState) {
-        let after = self.state();
-        if before != after {
-            tracing::debug!(
-                branch = self.core.branch(),
-                ?before,
-                ?after,
-                "client INVITE transaction"
-            );
-        }
-    }
-}
-
-impl State {
-    fn on_response(self, core: &mut Core, now: Instant, resp: Response) -> State {
+    fn on_response(self, core: &mut Core, now: Instant, resp: Response) -> Self {
         match (self, class(&resp)) {
             (State::Calling(_) | State::Proceeding, 1) => {
                 core.timers.stop(Timer::A);
@@ -177,17 +89,13 @@ impl State {
                 State::Accepted
             }
             (state, _) => {
-                tracing::trace!(
-                    branch = core.branch(),
-                    code = resp.status_code.code(),
-                    "response absorbed"
-                );
+                core.absorbed(&resp);
                 state
             }
         }
     }
 
-    fn on_timer(self, core: &mut Core, now: Instant, timer: Timer) -> State {
+    fn on_timer(self, core: &mut Core, now: Instant, timer: Timer) -> Self {
         match (self, timer) {
             (State::Calling(calling), Timer::A) => {
                 core.transmit(core.request.clone());
@@ -207,6 +115,16 @@ impl State {
                 State::Terminated
             }
             (state, _) => state,
+        }
+    }
+
+    fn name(&self) -> ClientInviteState {
+        match self {
+            State::Calling(_) => ClientInviteState::Calling,
+            State::Proceeding => ClientInviteState::Proceeding,
+            State::Completed(_) => ClientInviteState::Completed,
+            State::Accepted => ClientInviteState::Accepted,
+            State::Terminated => ClientInviteState::Terminated,
         }
     }
 }

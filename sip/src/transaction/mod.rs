@@ -1,9 +1,10 @@
 //! RFC 3261 §17 transactions without I/O: one state machine per figure (5–8, with the RFC 6026
 //! "Accepted" states), a timer table, and the matching rules of §17.1.3 and §17.2.3.
 //!
-//! Every machine has the same shape: `new(now, request, reliable, timers)`, then
-//! `handle_input(now, input)` / `handle_timeout(now)`, and the caller drains `poll_output()` and
-//! sleeps until `poll_timeout()`. A machine never reads a clock.
+//! Every machine is a [`Transaction`] over its own state enum, so all have the same shape:
+//! `new(now, request, reliable, timers)`, then `handle_input(now, input)` /
+//! `handle_timeout(now)`, and the caller drains `poll_output()` and sleeps until
+//! `poll_timeout()`. A machine never reads a clock.
 //!
 //! Choices where the RFCs leave room:
 //! - Server transactions hand the request that created them to the TU as their first output
@@ -19,18 +20,20 @@
 
 mod client_invite;
 mod client_non_invite;
+mod machine;
 mod server_invite;
 mod server_non_invite;
 pub mod timers;
 
-use std::collections::VecDeque;
 use std::hash::{Hash, Hasher};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use rsip::{Method, Request, Response, SipMessage};
 
 pub use client_invite::{ClientInvite, ClientInviteState};
 pub use client_non_invite::{ClientNonInvite, ClientNonInviteState};
+pub(crate) use machine::AnyTransaction;
+pub use machine::Transaction;
 pub use server_invite::{ServerInvite, ServerInviteState};
 pub use server_non_invite::{ServerNonInvite, ServerNonInviteState};
 pub use timers::{Timer, TimerTable};
@@ -196,76 +199,4 @@ fn sent_by(via: &rsip::typed::Via) -> String {
 /// The status class of a response: 1 for 1xx, 2 for 2xx, ... (0 or 7+ for nonsense codes).
 fn class(resp: &Response) -> u16 {
     resp.status_code.code() / 100
-}
-
-/// What every machine shares: identity, timers and the output queue.
-#[derive(Debug)]
-struct Core {
-    key: TransactionKey,
-    request: Request,
-    reliable: bool,
-    config: TimerConfig,
-    timers: TimerTable,
-    out: VecDeque<TxOutput>,
-}
-
-impl Core {
-    fn new(request: Request, is_server: bool, reliable: bool, config: TimerConfig) -> Self {
-        // Callers key the request with `TransactionKey::for_request` before creating a
-        // transaction; should one skip that, the transaction still runs under a key that
-        // `for_request` can never produce, so nothing is misrouted to it.
-        let key =
-            TransactionKey::for_request(&request, is_server).unwrap_or_else(|_| TransactionKey {
-                role: if is_server {
-                    Role::Server
-                } else {
-                    Role::Client
-                },
-                branch: String::new(),
-                sent_by: None,
-                method: request.method,
-            });
-        Self {
-            key,
-            request,
-            reliable,
-            config,
-            timers: TimerTable::default(),
-            out: VecDeque::new(),
-        }
-    }
-
-    fn transmit(&mut self, msg: impl Into<SipMessage>) {
-        self.out.push_back(TxOutput::Transmit(msg.into()));
-    }
-
-    fn pass_to_tu(&mut self, msg: impl Into<SipMessage>) {
-        self.out.push_back(TxOutput::ToTu(msg.into()));
-    }
-
-    fn push(&mut self, output: TxOutput) {
-        self.out.push_back(output);
-    }
-
-    /// Stops every timer and queues [`TxOutput::Terminated`].
-    fn terminate(&mut self) {
-        self.timers.stop_all();
-        self.out.push_back(TxOutput::Terminated);
-    }
-
-    /// Arms `timer` at `now + after`.
-    fn arm(&mut self, timer: Timer, now: Instant, after: Duration) {
-        self.timers.set(timer, now + after);
-    }
-
-    /// The earliest due timer, disarmed so that a handler re-arming it cannot loop forever.
-    fn take_expired(&mut self, now: Instant) -> Option<Timer> {
-        let timer = self.timers.expired(now)?;
-        self.timers.stop(timer);
-        Some(timer)
-    }
-
-    fn branch(&self) -> &str {
-        &self.key.branch
-    }
 }

@@ -2,9 +2,10 @@
 
 use std::time::{Duration, Instant};
 
-use rsip::{Method, Request, Response, SipMessage};
+use rsip::{Method, Request, Response};
 
-use super::{Core, TRYING_DELAY, Timer, TimerConfig, TransactionKey, TxInput, TxOutput, class};
+use super::machine::{Core, Machine, Transaction};
+use super::{TRYING_DELAY, Timer, TxOutput, class};
 use crate::message::response_for;
 
 /// The state of an INVITE server transaction, by name.
@@ -22,139 +23,56 @@ pub enum ServerInviteState {
     Terminated,
 }
 
+/// An INVITE server transaction (RFC 3261 §17.2.1, RFC 6026 §7.1). `new` queues
+/// `ToTu(invite)` and arms the 200 ms timer after which 100 Trying is sent unless the TU
+/// responded (§17.2.1).
+pub type ServerInvite = Transaction<State>;
+
+/// The INVITE server transaction's states, each with its own data.
 #[derive(Debug)]
-enum State {
+pub enum State {
+    /// See [`ServerInviteState::Proceeding`].
     Proceeding(Proceeding),
+    /// See [`ServerInviteState::Completed`].
     Completed(Completed),
+    /// See [`ServerInviteState::Confirmed`].
     Confirmed,
+    /// See [`ServerInviteState::Accepted`].
     Accepted,
+    /// See [`ServerInviteState::Terminated`].
     Terminated,
 }
 
 /// Proceeding remembers the last provisional response, resent on each INVITE retransmission.
 #[derive(Debug)]
-struct Proceeding {
+pub struct Proceeding {
     last_provisional: Option<Response>,
 }
 
 /// Completed carries the final response and the next Timer G interval: min(2^n * T1, T2).
 #[derive(Debug)]
-struct Completed {
+pub struct Completed {
     response: Response,
     retransmit_interval: Duration,
 }
 
-/// An INVITE server transaction (RFC 3261 §17.2.1, RFC 6026 §7.1).
-#[derive(Debug)]
-pub struct ServerInvite {
-    core: Core,
-    state: State,
-}
+impl Machine for State {
+    type Name = ServerInviteState;
+    const IS_SERVER: bool = true;
+    const TERMINATED: Self = State::Terminated;
+    const LABEL: &'static str = "server INVITE";
 
-impl ServerInvite {
-    /// Starts the transaction for a received INVITE: queues `ToTu(invite)` and arms the 200 ms
-    /// timer after which 100 Trying is sent unless the TU responded (§17.2.1).
-    pub fn new(now: Instant, request: Request, reliable: bool, timers: TimerConfig) -> Self {
-        let mut core = Core::new(request, true, reliable, timers);
+    /// Queues `ToTu(invite)` and arms the 200 ms timer after which 100 Trying is sent unless
+    /// the TU responded (§17.2.1).
+    fn start(core: &mut Core, now: Instant) -> Self {
         core.pass_to_tu(core.request.clone());
         core.arm(Timer::Trying, now, TRYING_DELAY);
-        let state = State::Proceeding(Proceeding {
+        State::Proceeding(Proceeding {
             last_provisional: None,
-        });
-        Self { core, state }
+        })
     }
 
-    /// Feeds a matched INVITE retransmission or ACK, a TU response, or a transport error.
-    pub fn handle_input(&mut self, now: Instant, input: TxInput) {
-        let before = self.state();
-        let state = std::mem::replace(&mut self.state, State::Terminated);
-        self.state = match (state, input) {
-            (State::Terminated, _) => State::Terminated,
-            (_, TxInput::TransportError) => {
-                self.core.push(TxOutput::TransportError);
-                self.core.terminate();
-                State::Terminated
-            }
-            (state, TxInput::FromTu(resp)) => state.on_tu_response(&mut self.core, now, resp),
-            (state, TxInput::Message(SipMessage::Request(req))) => {
-                state.on_request(&mut self.core, now, req)
-            }
-            (state, TxInput::Message(other)) => {
-                tracing::trace!(
-                    branch = self.core.branch(),
-                    ?other,
-                    "server INVITE ignores a response"
-                );
-                state
-            }
-        };
-        self.log_transition(before);
-    }
-
-    /// Fires every timer due at `now`.
-    pub fn handle_timeout(&mut self, now: Instant) {
-        let before = self.state();
-        for _ in 0..Timer::VALUES.len() {
-            let Some(timer) = self.core.take_expired(now) else {
-                break;
-            };
-            let state = std::mem::replace(&mut self.state, State::Terminated);
-            self.state = state.on_timer(&mut self.core, now, timer);
-        }
-        self.log_transition(before);
-    }
-
-    /// The next queued output.
-    pub fn poll_output(&mut self) -> Option<TxOutput> {
-        self.core.out.pop_front()
-    }
-
-    /// When [`Self::handle_timeout`] should next be called.
-    pub fn poll_timeout(&self) -> Option<Instant> {
-        self.core.timers.next_expiry()
-    }
-
-    /// The current state.
-    pub fn state(&self) -> ServerInviteState {
-        match self.state {
-            State::Proceeding(_) => ServerInviteState::Proceeding,
-            State::Completed(_) => ServerInviteState::Completed,
-            State::Confirmed => ServerInviteState::Confirmed,
-            State::Accepted => ServerInviteState::Accepted,
-            State::Terminated => ServerInviteState::Terminated,
-        }
-    }
-
-    /// The key retransmissions, ACKs (and CANCELs, via [`TransactionKey::cancelled_invite`]) match.
-    pub fn key(&self) -> &TransactionKey {
-        &self.core.key
-    }
-
-    /// The INVITE that created this transaction.
-    pub fn request(&self) -> &Request {
-        &self.core.request
-    }
-
-    /// Whether the transaction is over.
-    pub fn is_terminated(&self) -> bool {
-        matches!(self.state, State::Terminated)
-    }
-
-    fn log_transition(&self, before: ServerInviteState) {
-        let after = self.state();
-        if before != after {
-            tracing::debug!(
-                branch = self.core.branch(),
-                ?before,
-                ?after,
-                "server INVITE transaction"
-            );
-        }
-    }
-}
-
-impl State {
-    fn on_tu_response(self, core: &mut Core, now: Instant, resp: Response) -> State {
+    fn on_tu_response(self, core: &mut Core, now: Instant, resp: Response) -> Self {
         match (self, class(&resp)) {
             (State::Proceeding(_), 1) => {
                 core.timers.stop(Timer::Trying);
@@ -185,17 +103,13 @@ impl State {
                 })
             }
             (state, _) => {
-                tracing::warn!(
-                    branch = core.branch(),
-                    code = resp.status_code.code(),
-                    "TU response dropped"
-                );
+                core.tu_response_dropped(&resp);
                 state
             }
         }
     }
 
-    fn on_request(self, core: &mut Core, now: Instant, req: Request) -> State {
+    fn on_request(self, core: &mut Core, now: Instant, req: Request) -> Self {
         match (self, req.method) {
             (State::Proceeding(proceeding), Method::Invite) => {
                 if let Some(resp) = &proceeding.last_provisional {
@@ -229,7 +143,7 @@ impl State {
         }
     }
 
-    fn on_timer(self, core: &mut Core, now: Instant, timer: Timer) -> State {
+    fn on_timer(self, core: &mut Core, now: Instant, timer: Timer) -> Self {
         match (self, timer) {
             (
                 State::Proceeding(Proceeding {
@@ -262,6 +176,16 @@ impl State {
                 State::Terminated
             }
             (state, _) => state,
+        }
+    }
+
+    fn name(&self) -> ServerInviteState {
+        match self {
+            State::Proceeding(_) => ServerInviteState::Proceeding,
+            State::Completed(_) => ServerInviteState::Completed,
+            State::Confirmed => ServerInviteState::Confirmed,
+            State::Accepted => ServerInviteState::Accepted,
+            State::Terminated => ServerInviteState::Terminated,
         }
     }
 }

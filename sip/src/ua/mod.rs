@@ -20,8 +20,8 @@ use rsip::{Method, Request, Response, SipMessage};
 use crate::auth::{Challenge, Credentials};
 use crate::message;
 use crate::transaction::{
-    ClientInvite, ClientNonInvite, ServerInvite, ServerNonInvite, TimerConfig, TransactionKey,
-    TxInput, TxOutput,
+    AnyTransaction, ClientInvite, ClientNonInvite, Role, ServerInvite, ServerNonInvite,
+    TimerConfig, TransactionKey, TxInput, TxOutput,
 };
 use uac::{Action, OutRequest, Phase, UacSession};
 pub use uac::{EndCause, SessionEvent};
@@ -104,16 +104,9 @@ pub enum UaError {
     Build(String),
 }
 
-#[allow(clippy::enum_variant_names)] // each variant is named for the §17 machine it holds
-enum Tx {
-    ClientInvite(ClientInvite),
-    ClientNonInvite(ClientNonInvite),
-    ServerInvite(ServerInvite),
-    ServerNonInvite(ServerNonInvite),
-}
-
 struct TxEntry {
-    tx: Tx,
+    /// Any of the four §17 machines; its key tells which.
+    tx: Box<dyn AnyTransaction>,
     /// Where this transaction's messages go.
     dest: SocketAddr,
     transport: Transport,
@@ -256,17 +249,12 @@ impl<R: RngCore> UserAgent<R> {
         let due: Vec<TransactionKey> = self
             .txs
             .iter()
-            .filter(|(_, e)| tx_poll_timeout(&e.tx).is_some_and(|t| t <= now))
+            .filter(|(_, e)| e.tx.poll_timeout().is_some_and(|t| t <= now))
             .map(|(k, _)| k.clone())
             .collect();
         for key in due {
             if let Some(entry) = self.txs.get_mut(&key) {
-                match &mut entry.tx {
-                    Tx::ClientInvite(t) => t.handle_timeout(now),
-                    Tx::ClientNonInvite(t) => t.handle_timeout(now),
-                    Tx::ServerInvite(t) => t.handle_timeout(now),
-                    Tx::ServerNonInvite(t) => t.handle_timeout(now),
-                }
+                entry.tx.handle_timeout(now);
             }
             self.drain_tx(now, &key);
         }
@@ -306,7 +294,7 @@ impl<R: RngCore> UserAgent<R> {
 
     /// The earliest deadline of any transaction.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        let txs = self.txs.values().filter_map(|e| tx_poll_timeout(&e.tx));
+        let txs = self.txs.values().filter_map(|e| e.tx.poll_timeout());
         let cancels = self
             .sessions
             .values()
@@ -369,10 +357,10 @@ impl<R: RngCore> UserAgent<R> {
         let call_id = message::call_id(&req).ok().map(str::to_owned);
         let reliable = transport.reliable();
         let timers = self.cfg.timers;
-        let tx = if req.method == Method::Invite {
-            Tx::ServerInvite(ServerInvite::new(now, req.clone(), reliable, timers))
+        let tx: Box<dyn AnyTransaction> = if req.method == Method::Invite {
+            Box::new(ServerInvite::new(now, req.clone(), reliable, timers))
         } else {
-            Tx::ServerNonInvite(ServerNonInvite::new(now, req.clone(), reliable, timers))
+            Box::new(ServerNonInvite::new(now, req.clone(), reliable, timers))
         };
         self.txs.insert(
             key.clone(),
@@ -518,10 +506,10 @@ impl<R: RngCore> UserAgent<R> {
                 return;
             }
         };
-        let tx = if req.method == Method::Invite {
-            Tx::ClientInvite(ClientInvite::new(now, req, reliable, timers))
+        let tx: Box<dyn AnyTransaction> = if req.method == Method::Invite {
+            Box::new(ClientInvite::new(now, req, reliable, timers))
         } else {
-            Tx::ClientNonInvite(ClientNonInvite::new(now, req, reliable, timers))
+            Box::new(ClientNonInvite::new(now, req, reliable, timers))
         };
         self.txs.insert(
             key.clone(),
@@ -538,12 +526,7 @@ impl<R: RngCore> UserAgent<R> {
 
     fn feed(&mut self, now: Instant, key: &TransactionKey, input: TxInput) {
         if let Some(entry) = self.txs.get_mut(key) {
-            match &mut entry.tx {
-                Tx::ClientInvite(t) => t.handle_input(now, input),
-                Tx::ClientNonInvite(t) => t.handle_input(now, input),
-                Tx::ServerInvite(t) => t.handle_input(now, input),
-                Tx::ServerNonInvite(t) => t.handle_input(now, input),
-            }
+            entry.tx.handle_input(now, input);
         }
         self.drain_tx(now, key);
     }
@@ -555,16 +538,11 @@ impl<R: RngCore> UserAgent<R> {
         let Some(entry) = self.txs.get_mut(key) else {
             return;
         };
-        let outputs: Vec<TxOutput> = std::iter::from_fn(|| match &mut entry.tx {
-            Tx::ClientInvite(t) => t.poll_output(),
-            Tx::ClientNonInvite(t) => t.poll_output(),
-            Tx::ServerInvite(t) => t.poll_output(),
-            Tx::ServerNonInvite(t) => t.poll_output(),
-        })
-        .collect();
+        let outputs: Vec<TxOutput> = std::iter::from_fn(|| entry.tx.poll_output()).collect();
         let (dest, transport, call_id) = (entry.dest, entry.transport, entry.call_id.clone());
-        let is_invite = matches!(entry.tx, Tx::ClientInvite(_));
-        let is_client = matches!(entry.tx, Tx::ClientInvite(_) | Tx::ClientNonInvite(_));
+        let tx_key = entry.tx.key();
+        let is_client = tx_key.role == Role::Client;
+        let is_invite = is_client && tx_key.method == Method::Invite;
         let (transmits, results): (Vec<TxOutput>, Vec<TxOutput>) = outputs
             .into_iter()
             .partition(|o| matches!(o, TxOutput::Transmit(_)));
@@ -775,13 +753,4 @@ fn set_body(headers: &mut rsip::Headers, body: &mut Vec<u8>, new: Vec<u8>) {
         rsip::headers::ContentLength::new(new.len().to_string()),
     ));
     *body = new;
-}
-
-fn tx_poll_timeout(tx: &Tx) -> Option<Instant> {
-    match tx {
-        Tx::ClientInvite(t) => t.poll_timeout(),
-        Tx::ClientNonInvite(t) => t.poll_timeout(),
-        Tx::ServerInvite(t) => t.poll_timeout(),
-        Tx::ServerNonInvite(t) => t.poll_timeout(),
-    }
 }

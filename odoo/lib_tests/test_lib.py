@@ -1,0 +1,169 @@
+# Part of mobile_webrtc. License LGPL-3.
+"""Tests of mobile_webrtc/lib (standard library only): run without Odoo.
+
+    python3 -m unittest discover -s odoo/lib_tests -t odoo/lib_tests
+"""
+import base64
+import datetime
+import hashlib
+import hmac
+import importlib.util
+import json
+import pathlib
+import sys
+import unittest
+
+LIB = pathlib.Path(__file__).resolve().parent.parent / "mobile_webrtc" / "lib"
+
+
+def _load_lib():
+    """Import mobile_webrtc/lib as the package ``mwlib`` without importing Odoo."""
+    spec = importlib.util.spec_from_file_location("mwlib", LIB / "__init__.py", submodule_search_locations=[str(LIB)])
+    package = importlib.util.module_from_spec(spec)
+    sys.modules["mwlib"] = package
+    spec.loader.exec_module(package)
+    return {name: importlib.import_module("mwlib." + name)
+            for name in ("jwt_hs256", "call_id", "gateway_event", "ami_conditions")}
+
+
+MODS = _load_lib()
+jwt_hs256 = MODS["jwt_hs256"]
+call_id = MODS["call_id"]
+gateway_event = MODS["gateway_event"]
+ami_conditions = MODS["ami_conditions"]
+
+
+class TestJwt(unittest.TestCase):
+    SECRET = "s" * 32
+
+    def test_rfc7515_hs256_vector(self):
+        """RFC 7515 appendix A.1: HMAC-SHA256 of the example signing input."""
+        key = base64.urlsafe_b64decode(
+            "AyM1SysPpbyDfgZld3umj1qzKObwVMkoqQ-EstJQLr_T-1qS0gZH75aKtMN3Yj0iPS4hcgUuTwjAzZr1Z9CAow==")
+        signing_input = (
+            "eyJ0eXAiOiJKV1QiLA0KICJhbGciOiJIUzI1NiJ9."
+            "eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0dHA6Ly9leGFtcGxlLmNvbS9pc19yb290Ijp0cnVlfQ")
+        sig = hmac.new(key, signing_input.encode(), hashlib.sha256).digest()
+        self.assertEqual(jwt_hs256.b64url_encode(sig), "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk")
+        claims = jwt_hs256.decode(signing_input + ".dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk", key, now=0)
+        self.assertEqual(claims["iss"], "joe")
+
+    def test_round_trip_and_expiry(self):
+        token = jwt_hs256.encode({"sub": "7", "exp": 1000}, self.SECRET)
+        self.assertEqual(jwt_hs256.decode(token, self.SECRET, now=999)["sub"], "7")
+        with self.assertRaises(jwt_hs256.TokenError):
+            jwt_hs256.decode(token, self.SECRET, now=1000)
+
+    def test_rejections(self):
+        token = jwt_hs256.encode({"sub": "7", "exp": 1000}, self.SECRET)
+        h, c, s = token.split(".")
+        none_header = jwt_hs256.b64url_encode(b'{"alg":"none"}')
+        for bad in (None, "", "a.b", token + "x", "%s.%s.%s" % (h, c, s[:-2] + "AA"),
+                    "%s.%s.%s" % (none_header, c, s), "%s.%s" % (h, c) + ".", "!!.??.**"):
+            with self.subTest(token=bad), self.assertRaises(jwt_hs256.TokenError):
+                jwt_hs256.decode(bad, self.SECRET, now=0)
+        with self.assertRaises(jwt_hs256.TokenError):
+            jwt_hs256.decode(token, self.SECRET + "x", now=0)
+        no_exp = jwt_hs256.encode({"sub": "7"}, self.SECRET)
+        with self.assertRaises(jwt_hs256.TokenError):
+            jwt_hs256.decode(no_exp, self.SECRET, now=0)
+
+
+class TestCallId(unittest.TestCase):
+
+    def test_valid(self):
+        self.assertEqual(call_id.parse_call_id("call-1"), 1)
+        self.assertEqual(call_id.parse_call_id("call-2147483647"), 2147483647)
+        self.assertEqual(call_id.format_call_id(42), "call-42")
+
+    def test_invalid(self):
+        for bad in ("call-abc", "call-", "x", "call-1; drop", None, "", "call-0", "call-01", "call--1",
+                    "call-+1", "call-1 ", " call-1", "call-1\n", "CALL-1", "call-2147483648",
+                    "call-99999999999", "call-١", "call-1.0", 1, 1.0, True, b"call-1", ["call-1"]):
+            with self.subTest(value=bad):
+                self.assertIsNone(call_id.parse_call_id(bad))
+
+
+class TestGatewayEvent(unittest.TestCase):
+
+    def base(self, **extra):
+        ev = {"key": "gw:1", "call_id": "gw", "seq": 1, "kind": "ringing", "at": "2026-11-21T10:00:00.123Z"}
+        ev.update(extra)
+        return ev
+
+    def test_timestamps(self):
+        parse = gateway_event.parse_timestamp
+        self.assertEqual(parse("2026-11-21T10:00:00.123Z"), datetime.datetime(2026, 11, 21, 10, 0, 0, 123000))
+        self.assertEqual(parse("2026-11-21T10:00:00Z"), datetime.datetime(2026, 11, 21, 10, 0, 0))
+        self.assertEqual(parse("2026-11-21T12:30:00+02:30"), datetime.datetime(2026, 11, 21, 10, 0, 0))
+        self.assertEqual(parse("2026-11-21T10:00:00.123456789Z").microsecond, 123456)
+        for bad in ("2026-11-21T10:00:00", "2026-11-21 10:00:00Z", "2026-13-01T00:00:00Z",
+                    "2026-02-29T00:00:00Z", "2026-11-21T24:00:00Z", "2026-11-21T10:00:00+25:00",
+                    "١٢٣٤-11-21T10:00:00Z", None, 1700000000, ""):
+            with self.subTest(value=bad):
+                self.assertIsNone(parse(bad))
+
+    def test_full_event(self):
+        ev, reason = gateway_event.validate_event(self.base(
+            kind="ended", direction="inbound", user=5, remote="600", call_type="video", sip_call_id="a@b",
+            sip_code=486, reason="busy", duration=0, uniqueid="1700000000.1", linkedid="1700000000.1",
+            odoo_call_id="call-9", future_field={"x": 1},
+            stats={"webrtc": {"mos": 4, "loss": 0.5, "unknown": "x"}, "sip": {}, "video": {"fps": 30}}))
+        self.assertIsNone(reason)
+        self.assertEqual(ev["odoo_session_id"], 9)
+        self.assertEqual(ev["stats"], {"webrtc": {"mos": 4.0, "loss": 0.5}})
+        self.assertEqual(ev["duration"], 0.0)
+        self.assertNotIn("future_field", ev)
+
+    def test_rejections(self):
+        cases = {
+            "event is not an object": ["x", None, 3, []],
+            "is missing": [{k: v for k, v in self.base().items() if k != "key"}],
+            "seq": [self.base(seq=True), self.base(seq=-1), self.base(seq=1.0), self.base(seq=2**31)],
+            "kind": [self.base(kind="Ringing"), self.base(kind=None)],
+            "at": [self.base(at="now")],
+            "direction": [self.base(direction="in")],
+            "user": [self.base(user=0), self.base(user=""), self.base(user=1.5)],
+            "sip_code": [self.base(sip_code=99), self.base(sip_code="200"), self.base(sip_code=True)],
+            "duration": [self.base(duration=-0.1), self.base(duration=float("nan")), self.base(duration="1")],
+            "stats": [self.base(stats=[]), self.base(stats={"webrtc": 3}),
+                      self.base(stats={"sip": {"loss": 1.5}}), self.base(stats={"sip": {"mos": float("inf")}})],
+            "odoo_call_id": [self.base(odoo_call_id="call-1; drop"), self.base(odoo_call_id=1)],
+            "control": [self.base(remote="60\x000"), self.base(key="a\nb")],
+            "longer": [self.base(call_id="c" * 129)],
+        }
+        for fragment, events in cases.items():
+            for raw in events:
+                with self.subTest(fragment=fragment, raw=repr(raw)[:80]):
+                    ev, reason = gateway_event.validate_event(raw)
+                    self.assertIsNone(ev)
+                    self.assertIn(fragment, reason)
+
+    def test_event_key(self):
+        self.assertEqual(gateway_event.event_key(self.base()), "gw:1")
+        for bad in (None, "x", {"key": 5}, {"key": ""}, {}):
+            self.assertIsNone(gateway_event.event_key(bad))
+
+
+class TestAmiConditions(unittest.TestCase):
+
+    def test_parse_and_match(self):
+        conds, problem = ami_conditions.parse_conditions('{"Disposition": "ANSWERED", "Channel": "re:PJSIP/.*"}')
+        self.assertIsNone(problem)
+        self.assertTrue(ami_conditions.matches(conds, {"Disposition": "ANSWERED", "Channel": "PJSIP/1-1"}))
+        self.assertFalse(ami_conditions.matches(conds, {"Disposition": "ANSWERED", "Channel": "SIP/PJSIP/1"}))
+        self.assertFalse(ami_conditions.matches(conds, {"Disposition": "answered", "Channel": "PJSIP/1"}))
+        self.assertEqual(ami_conditions.parse_conditions(""), ({}, None))
+        self.assertTrue(ami_conditions.matches({}, {}))
+
+    def test_invalid(self):
+        for text in ("nope", "[]", '{"a": 1}', '{"": "x"}', '{"a": "re:["}', '{"a": "re:(?!x)"}',
+                     json.dumps({"h%d" % i: "v" for i in range(40)})):
+            with self.subTest(text=text[:40]):
+                conds, problem = ami_conditions.parse_conditions(text)
+                self.assertIsNone(conds)
+                self.assertTrue(problem)
+
+
+if __name__ == "__main__":
+    unittest.main()

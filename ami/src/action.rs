@@ -60,7 +60,11 @@ pub struct Action {
 impl Action {
     /// A new action named `name` (`Ping`, `Originate`, ...).
     pub fn new(name: impl Into<String>) -> Self {
-        Self { headers: vec![("Action".into(), name.into())], timeout: None, completion: Completion::Auto }
+        Self {
+            headers: vec![("Action".into(), name.into())],
+            timeout: None,
+            completion: Completion::Auto,
+        }
     }
 
     /// Adds a header (repeats allowed: `Variable`).
@@ -85,11 +89,21 @@ impl Action {
     pub fn from_pairs<K: Into<String>, V: Into<String>>(
         pairs: impl IntoIterator<Item = (K, V)>,
     ) -> Result<Self, ActionError> {
-        let mut headers: Vec<(String, String)> = pairs.into_iter().map(|(k, v)| (k.into(), v.into())).collect();
-        let idx = headers.iter().position(|(k, _)| k.eq_ignore_ascii_case("Action")).ok_or(ActionError::MissingAction)?;
+        let mut headers: Vec<(String, String)> = pairs
+            .into_iter()
+            .map(|(k, v)| (k.into(), v.into()))
+            .collect();
+        let idx = headers
+            .iter()
+            .position(|(k, _)| k.eq_ignore_ascii_case("Action"))
+            .ok_or(ActionError::MissingAction)?;
         let action = headers.remove(idx);
         headers.insert(0, action);
-        let action = Self { headers, timeout: None, completion: Completion::Auto };
+        let action = Self {
+            headers,
+            timeout: None,
+            completion: Completion::Auto,
+        };
         action.validate()?;
         Ok(action)
     }
@@ -115,12 +129,18 @@ impl Action {
 
     /// The action name (`Originate`).
     pub fn name(&self) -> &str {
-        self.headers.first().map(|(_, v)| v.as_str()).unwrap_or_default()
+        self.headers
+            .first()
+            .map(|(_, v)| v.as_str())
+            .unwrap_or_default()
     }
 
     /// The first value of `key` (ASCII case-insensitive).
     pub fn get(&self, key: &str) -> Option<&str> {
-        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(key)).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(key))
+            .map(|(_, v)| v.as_str())
     }
 
     /// The headers in order.
@@ -160,7 +180,9 @@ impl Action {
     pub fn encode(&self, action_id: &str) -> Result<Vec<u8>, ActionError> {
         self.validate()?;
         if action_id.contains(['\r', '\n']) {
-            return Err(ActionError::InvalidValue { key: "ActionID".into() });
+            return Err(ActionError::InvalidValue {
+                key: "ActionID".into(),
+            });
         }
         let mut msg = Message::new();
         let mut headers = self.headers.iter();
@@ -180,14 +202,16 @@ fn scalar(key: &str, v: &Value) -> Result<String, ActionError> {
         Value::String(s) => Ok(s.clone()),
         Value::Number(n) => Ok(n.to_string()),
         Value::Bool(b) => Ok(b.to_string()),
-        _ => Err(ActionError::UnsupportedValue { key: key.to_owned() }),
+        _ => Err(ActionError::UnsupportedValue {
+            key: key.to_owned(),
+        }),
     }
 }
 
 impl std::fmt::Debug for Action {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("Action")?;
-        fmt_headers(f, &self.headers)
+        fmt_headers(f, &self.headers, true)
     }
 }
 
@@ -227,18 +251,39 @@ mod tests {
 
     #[test]
     fn json_faults() {
-        assert_eq!(Action::from_json(&json!([1])), Err(ActionError::NotAnObject));
-        assert_eq!(Action::from_json(&json!({"Channel": "x"})), Err(ActionError::MissingAction));
-        assert!(matches!(Action::from_json(&json!({"Action": "Ping", "X": {"a": 1}})), Err(ActionError::UnsupportedValue { .. })));
-        assert!(matches!(Action::from_json(&json!({"Action": "Ping", "X": "a\r\nAction: Hangup"})), Err(ActionError::InvalidValue { .. })));
-        assert!(matches!(Action::from_json(&json!({"Action": "Ping", "Bad Key": "a"})), Err(ActionError::InvalidKey { .. })));
+        assert_eq!(
+            Action::from_json(&json!([1])),
+            Err(ActionError::NotAnObject)
+        );
+        assert_eq!(
+            Action::from_json(&json!({"Channel": "x"})),
+            Err(ActionError::MissingAction)
+        );
+        assert!(matches!(
+            Action::from_json(&json!({"Action": "Ping", "X": {"a": 1}})),
+            Err(ActionError::UnsupportedValue { .. })
+        ));
+        assert!(matches!(
+            Action::from_json(&json!({"Action": "Ping", "X": "a\r\nAction: Hangup"})),
+            Err(ActionError::InvalidValue { .. })
+        ));
+        assert!(matches!(
+            Action::from_json(&json!({"Action": "Ping", "Bad Key": "a"})),
+            Err(ActionError::InvalidKey { .. })
+        ));
     }
 
     #[test]
     fn debug_redacts_secrets() {
-        let a = Action::new("Login").header("Username", "odoo").header("Secret", "odoo-secret").header("Key", "abc");
+        let a = Action::new("Login")
+            .header("Username", "odoo")
+            .header("Secret", "odoo-secret")
+            .header("Key", "abc");
         let dbg = format!("{a:?}");
-        assert!(!dbg.contains("odoo-secret") && !dbg.contains("abc"), "{dbg}");
+        assert!(
+            !dbg.contains("odoo-secret") && !dbg.contains("abc"),
+            "{dbg}"
+        );
         assert!(dbg.contains("odoo"));
     }
 }

@@ -18,7 +18,12 @@ pub struct Backoff {
 impl Backoff {
     /// A backoff between `min` and `max`, with a seeded RNG.
     pub fn new(min: Duration, max: Duration, seed: u64) -> Self {
-        Self { min, max: max.max(min), attempt: 0, rng: StdRng::seed_from_u64(seed) }
+        Self {
+            min,
+            max: max.max(min),
+            attempt: 0,
+            rng: StdRng::seed_from_u64(seed),
+        }
     }
 
     /// The delay before the next attempt.
@@ -27,7 +32,9 @@ impl Backoff {
         let full = self.min.saturating_mul(factor).min(self.max);
         self.attempt = self.attempt.saturating_add(1);
         let half = full / 2;
-        let extra = self.rng.gen_range(0..=(full - half).as_micros().min(u128::from(u64::MAX)) as u64);
+        let extra = self
+            .rng
+            .gen_range(0..=(full - half).as_micros().min(u128::from(u64::MAX)) as u64);
         half + Duration::from_micros(extra)
     }
 

@@ -67,8 +67,9 @@ impl std::fmt::Display for CloseReason {
     }
 }
 
-/// What the core asks its driver to do.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// What the core asks its driver to do. `Debug` shows only the length of transmitted bytes (a Login
+/// carries the secret).
+#[derive(Clone, PartialEq, Eq)]
 pub enum Output {
     /// Write these bytes to the socket.
     Transmit(Vec<u8>),
@@ -90,12 +91,38 @@ pub enum Output {
     Closed(CloseReason),
 }
 
+impl std::fmt::Debug for Output {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Transmit(bytes) => write!(f, "Transmit({} bytes)", bytes.len()),
+            Self::Event(m) => f.debug_tuple("Event").field(m).finish(),
+            Self::Completed { token, result } => f
+                .debug_struct("Completed")
+                .field("token", token)
+                .field("result", result)
+                .finish(),
+            Self::LoggedIn { banner } => {
+                f.debug_struct("LoggedIn").field("banner", banner).finish()
+            }
+            Self::Closed(reason) => f.debug_tuple("Closed").field(reason).finish(),
+        }
+    }
+}
+
 /// Connection phases; each holds what it waits for.
 #[derive(Debug)]
 enum State {
-    AwaitBanner { deadline: Instant },
-    AwaitChallenge { action_id: String, deadline: Instant },
-    AwaitLogin { action_id: String, deadline: Instant },
+    AwaitBanner {
+        deadline: Instant,
+    },
+    AwaitChallenge {
+        action_id: String,
+        deadline: Instant,
+    },
+    AwaitLogin {
+        action_id: String,
+        deadline: Instant,
+    },
     Ready,
     Closed,
 }
@@ -154,7 +181,9 @@ impl Session {
             ping_interval: config.ping_interval,
             ping_timeout: config.ping_timeout,
             action_timeout: config.action_timeout,
-            state: State::AwaitBanner { deadline: now + config.connect_timeout },
+            state: State::AwaitBanner {
+                deadline: now + config.connect_timeout,
+            },
             banner: String::new(),
             decoder: Decoder::new(config.limits),
             id_prefix: id_prefix.into(),
@@ -203,7 +232,10 @@ impl Session {
                     if let Some(id) = err.action_id()
                         && let Some(p) = self.pending.remove(id)
                     {
-                        self.out.push_back(Output::Completed { token: p.token, result: Err(AmiError::Framing(err)) });
+                        self.out.push_back(Output::Completed {
+                            token: p.token,
+                            result: Err(AmiError::Framing(err)),
+                        });
                     }
                 }
             }
@@ -242,16 +274,30 @@ impl Session {
             if let Ok(bytes) = Action::new("Ping").encode(&action_id) {
                 self.out.push_back(Output::Transmit(bytes));
             }
-            self.ping = Some(Ping { action_id, deadline: now + self.ping_timeout });
+            self.ping = Some(Ping {
+                action_id,
+                deadline: now + self.ping_timeout,
+            });
             self.next_ping = None;
         }
-        let expired: Vec<String> =
-            self.pending.iter().filter(|(_, p)| now >= p.deadline).map(|(id, _)| id.clone()).collect();
+        let expired: Vec<String> = self
+            .pending
+            .iter()
+            .filter(|(_, p)| now >= p.deadline)
+            .map(|(id, _)| id.clone())
+            .collect();
         for id in expired {
             if let Some(p) = self.pending.remove(&id) {
                 tracing::warn!(server = %self.server, action_id = %id, action = %p.name, "AMI action timed out");
-                let err = AmiError::Timeout { server: self.server.clone(), action: p.name, after: p.timeout };
-                self.out.push_back(Output::Completed { token: p.token, result: Err(err) });
+                let err = AmiError::Timeout {
+                    server: self.server.clone(),
+                    action: p.name,
+                    after: p.timeout,
+                };
+                self.out.push_back(Output::Completed {
+                    token: p.token,
+                    result: Err(err),
+                });
             }
         }
     }
@@ -263,20 +309,37 @@ impl Session {
                 State::Closed => "connection closed",
                 _ => "logging in",
             };
-            let err = AmiError::NotConnected { server: self.server.clone(), reason: reason.into() };
-            return self.out.push_back(Output::Completed { token, result: Err(err) });
+            let err = AmiError::NotConnected {
+                server: self.server.clone(),
+                reason: reason.into(),
+            };
+            return self.out.push_back(Output::Completed {
+                token,
+                result: Err(err),
+            });
         }
         let action_id = match action.action_id() {
-            Some(id) if self.pending.contains_key(id) || self.ping.as_ref().is_some_and(|p| p.action_id == id) => {
+            Some(id)
+                if self.pending.contains_key(id)
+                    || self.ping.as_ref().is_some_and(|p| p.action_id == id) =>
+            {
                 let err = AmiError::DuplicateActionId(id.to_owned());
-                return self.out.push_back(Output::Completed { token, result: Err(err) });
+                return self.out.push_back(Output::Completed {
+                    token,
+                    result: Err(err),
+                });
             }
             Some(id) => id.to_owned(),
             None => self.new_action_id(),
         };
         let bytes = match action.encode(&action_id) {
             Ok(bytes) => bytes,
-            Err(e) => return self.out.push_back(Output::Completed { token, result: Err(e.into()) }),
+            Err(e) => {
+                return self.out.push_back(Output::Completed {
+                    token,
+                    result: Err(e.into()),
+                });
+            }
         };
         tracing::debug!(server = %self.server, action_id = %action_id, ?action, "AMI action");
         let timeout = action.timeout_override().unwrap_or(self.action_timeout);
@@ -315,21 +378,32 @@ impl Session {
     fn on_banner(&mut self, banner: String) {
         let deadline = match self.state {
             State::AwaitBanner { deadline } => deadline,
-            _ => return tracing::debug!(server = %self.server, %banner, "ignoring a second AMI banner"),
+            _ => {
+                return tracing::debug!(server = %self.server, %banner, "ignoring a second AMI banner");
+            }
         };
         tracing::debug!(server = %self.server, %banner, "AMI banner");
         self.banner = banner;
         let action_id = self.new_action_id();
         if self.md5 {
-            self.transmit(Action::new("Challenge").header("AuthType", "MD5"), &action_id);
-            self.state = State::AwaitChallenge { action_id, deadline };
+            self.transmit(
+                Action::new("Challenge").header("AuthType", "MD5"),
+                &action_id,
+            );
+            self.state = State::AwaitChallenge {
+                action_id,
+                deadline,
+            };
         } else {
             let login = Action::new("Login")
                 .header("Username", self.username.clone())
                 .header("Secret", self.secret.expose())
                 .header("Events", self.events.clone());
             self.transmit(login, &action_id);
-            self.state = State::AwaitLogin { action_id, deadline };
+            self.state = State::AwaitLogin {
+                action_id,
+                deadline,
+            };
         }
     }
 
@@ -348,17 +422,25 @@ impl Session {
         match msg.kind() {
             MessageKind::Response => self.on_response(now, msg),
             MessageKind::Event => self.on_event(msg),
-            _ => tracing::debug!(server = %self.server, ?msg, "ignoring an AMI message that is neither response nor event"),
+            _ => {
+                tracing::debug!(server = %self.server, ?msg, "ignoring an AMI message that is neither response nor event")
+            }
         }
     }
 
     fn on_response(&mut self, now: Instant, msg: Message) {
         let id = msg.action_id().unwrap_or_default().to_owned();
-        let success = msg.response().is_some_and(|r| r.eq_ignore_ascii_case("Success"));
+        let success = msg
+            .response()
+            .is_some_and(|r| r.eq_ignore_ascii_case("Success"));
         match std::mem::replace(&mut self.state, State::Closed) {
-            State::AwaitChallenge { action_id, deadline } if action_id == id => match msg.get("Challenge") {
+            State::AwaitChallenge {
+                action_id,
+                deadline,
+            } if action_id == id => match msg.get("Challenge") {
                 Some(challenge) if success => {
-                    let key = hex::encode(Md5::digest(format!("{challenge}{}", self.secret.expose())));
+                    let key =
+                        hex::encode(Md5::digest(format!("{challenge}{}", self.secret.expose())));
                     let login = Action::new("Login")
                         .header("AuthType", "MD5")
                         .header("Username", self.username.clone())
@@ -366,18 +448,28 @@ impl Session {
                         .header("Events", self.events.clone());
                     let action_id = self.new_action_id();
                     self.transmit(login, &action_id);
-                    self.state = State::AwaitLogin { action_id, deadline };
+                    self.state = State::AwaitLogin {
+                        action_id,
+                        deadline,
+                    };
                 }
-                _ => self.close(CloseReason::LoginFailed(msg.get("Message").unwrap_or("challenge refused").into())),
+                _ => self.close(CloseReason::LoginFailed(
+                    msg.get("Message").unwrap_or("challenge refused").into(),
+                )),
             },
             State::AwaitLogin { action_id, .. } if action_id == id => {
                 if success {
                     tracing::info!(server = %self.server, banner = %self.banner, "AMI logged in");
                     self.state = State::Ready;
                     self.next_ping = self.ping_interval.map(|i| now + i);
-                    self.out.push_back(Output::LoggedIn { banner: self.banner.clone() });
+                    self.out.push_back(Output::LoggedIn {
+                        banner: self.banner.clone(),
+                    });
                 } else {
-                    let reason = msg.get("Message").unwrap_or("authentication failed").to_owned();
+                    let reason = msg
+                        .get("Message")
+                        .unwrap_or("authentication failed")
+                        .to_owned();
                     tracing::warn!(server = %self.server, %reason, "AMI login refused");
                     self.close(CloseReason::LoginFailed(reason));
                 }
@@ -403,7 +495,9 @@ impl Session {
         }
         let failed = matches!(msg.response(), Some(r) if r.eq_ignore_ascii_case("Error"));
         let announces_list = msg.is("EventList", "start")
-            || msg.get("Message").is_some_and(|m| m.to_ascii_lowercase().ends_with("will follow"));
+            || msg
+                .get("Message")
+                .is_some_and(|m| m.to_ascii_lowercase().ends_with("will follow"));
         let wait = !failed
             && match &p.completion {
                 Completion::UntilEvent(_) => true,
@@ -417,7 +511,9 @@ impl Session {
     }
 
     fn on_event(&mut self, msg: Message) {
-        let is_shutdown = msg.event().is_some_and(|e| e.eq_ignore_ascii_case("Shutdown"));
+        let is_shutdown = msg
+            .event()
+            .is_some_and(|e| e.eq_ignore_ascii_case("Shutdown"));
         if let Some(id) = msg.action_id().map(str::to_owned)
             && let Some(p) = self.pending.get_mut(&id)
             && p.response.is_some()
@@ -425,7 +521,9 @@ impl Session {
             if p.in_list {
                 let done = msg.is("EventList", "Complete")
                     || msg.is("EventList", "Cancelled")
-                    || msg.event().is_some_and(|e| e.to_ascii_lowercase().ends_with("complete"));
+                    || msg
+                        .event()
+                        .is_some_and(|e| e.to_ascii_lowercase().ends_with("complete"));
                 p.events.push(msg);
                 if done {
                     self.complete(&id);
@@ -446,10 +544,19 @@ impl Session {
     }
 
     fn complete(&mut self, id: &str) {
-        let Some(p) = self.pending.remove(id) else { return };
+        let Some(p) = self.pending.remove(id) else {
+            return;
+        };
         let Some(response) = p.response else { return };
-        let result = ActionResult { action_id: id.to_owned(), response, events: p.events };
-        self.out.push_back(Output::Completed { token: p.token, result: Ok(result) });
+        let result = ActionResult {
+            action_id: id.to_owned(),
+            response,
+            events: p.events,
+        };
+        self.out.push_back(Output::Completed {
+            token: p.token,
+            result: Ok(result),
+        });
     }
 
     fn close(&mut self, reason: CloseReason) {
@@ -460,8 +567,14 @@ impl Session {
         let mut pending: Vec<_> = self.pending.drain().collect();
         pending.sort_by_key(|(_, p)| p.token);
         for (_, p) in pending {
-            let err = AmiError::Disconnected { server: self.server.clone(), reason: reason.to_string() };
-            self.out.push_back(Output::Completed { token: p.token, result: Err(err) });
+            let err = AmiError::Disconnected {
+                server: self.server.clone(),
+                reason: reason.to_string(),
+            };
+            self.out.push_back(Output::Completed {
+                token: p.token,
+                result: Err(err),
+            });
         }
         self.ping = None;
         self.next_ping = None;

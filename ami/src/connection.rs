@@ -78,7 +78,15 @@ impl AmiClient {
             events: events.clone(),
             state,
         };
-        tokio::spawn(Driver { config, commands: rx, events, state: state_tx }.run());
+        tokio::spawn(
+            Driver {
+                config,
+                commands: rx,
+                events,
+                state: state_tx,
+            }
+            .run(),
+        );
         client
     }
 
@@ -96,17 +104,25 @@ impl AmiClient {
             ConnState::Disconnected { reason } => return Err(self.not_connected(reason)),
             ConnState::Closed => return Err(AmiError::Closed),
         }
-        let limit = action.timeout_override().unwrap_or(self.action_timeout) + Duration::from_secs(1);
+        let limit =
+            action.timeout_override().unwrap_or(self.action_timeout) + Duration::from_secs(1);
         let name = action.name().to_owned();
         let (reply, rx) = oneshot::channel();
         let call = async {
-            self.commands.send(Command::Action { action, reply }).await.map_err(|_| AmiError::Closed)?;
+            self.commands
+                .send(Command::Action { action, reply })
+                .await
+                .map_err(|_| AmiError::Closed)?;
             rx.await.map_err(|_| AmiError::Closed)?
         };
         // The session enforces the action timeout; this outer guard only covers a stuck driver.
         match tokio::time::timeout(limit, call).await {
             Ok(result) => result,
-            Err(_) => Err(AmiError::Timeout { server: self.name.to_string(), action: name, after: limit }),
+            Err(_) => Err(AmiError::Timeout {
+                server: self.name.to_string(),
+                action: name,
+                after: limit,
+            }),
         }
     }
 
@@ -118,13 +134,23 @@ impl AmiClient {
     /// Runs a CLI command and returns its output lines (Asterisk 14+ `Output:` headers or the legacy
     /// `Follows` body). An unknown command is [`AmiError::ActionFailed`] carrying Asterisk's output.
     pub async fn command(&self, command: &str) -> Result<Vec<String>, AmiError> {
-        let result = self.action(Action::new("Command").header("Command", command)).await?;
+        let result = self
+            .action(Action::new("Command").header("Command", command))
+            .await?;
         let output = result.response.output_lines();
         if result.is_success() {
             Ok(output)
         } else {
-            let message = result.response.get("Message").unwrap_or_default().to_owned();
-            Err(AmiError::ActionFailed { action: "Command".into(), message, output })
+            let message = result
+                .response
+                .get("Message")
+                .unwrap_or_default()
+                .to_owned();
+            Err(AmiError::ActionFailed {
+                action: "Command".into(),
+                message,
+                output,
+            })
         }
     }
 
@@ -132,8 +158,13 @@ impl AmiClient {
     /// action a timeout longer than the ring time. If Asterisk refuses the Originate outright, the result
     /// holds just that error response.
     pub async fn originate(&self, action: Action) -> Result<ActionResult, AmiError> {
-        let action = if action.get("Async").is_some() { action } else { action.header("Async", "true") };
-        self.action(action.completion(Completion::UntilEvent("OriginateResponse".into()))).await
+        let action = if action.get("Async").is_some() {
+            action
+        } else {
+            action.header("Async", "true")
+        };
+        self.action(action.completion(Completion::UntilEvent("OriginateResponse".into())))
+            .await
     }
 
     /// A new subscription to every event of this server, in arrival order.
@@ -169,7 +200,10 @@ impl AmiClient {
     }
 
     fn not_connected(&self, reason: &str) -> AmiError {
-        AmiError::NotConnected { server: self.name.to_string(), reason: reason.to_owned() }
+        AmiError::NotConnected {
+            server: self.name.to_string(),
+            reason: reason.to_owned(),
+        }
     }
 }
 
@@ -188,7 +222,11 @@ struct Driver {
 
 impl Driver {
     async fn run(mut self) {
-        let mut backoff = Backoff::new(self.config.reconnect_min, self.config.reconnect_max, rand::random());
+        let mut backoff = Backoff::new(
+            self.config.reconnect_min,
+            self.config.reconnect_max,
+            rand::random(),
+        );
         let mut connection = 0u64;
         loop {
             connection += 1;
@@ -199,7 +237,9 @@ impl Driver {
             };
             let delay = backoff.next_delay();
             tracing::warn!(server = %self.config.name, %reason, ?delay, "AMI disconnected; reconnecting");
-            self.state.send_replace(ConnState::Disconnected { reason: reason.clone() });
+            self.state.send_replace(ConnState::Disconnected {
+                reason: reason.clone(),
+            });
             if !self.wait_failing_fast(delay, &reason).await {
                 break;
             }
@@ -241,7 +281,10 @@ impl Driver {
         let mut next_token = 0u64;
         let mut buf = vec![0u8; 16 * 1024];
         loop {
-            if let Some(ended) = self.flush(&mut session, &mut wr, &mut replies, backoff).await {
+            if let Some(ended) = self
+                .flush(&mut session, &mut wr, &mut replies, backoff)
+                .await
+            {
                 return ended;
             }
             let deadline = session.poll_timeout().map(Instant::from_std);
@@ -270,7 +313,10 @@ impl Driver {
 
     /// TCP connect within the connect timeout, refusing actions at once meanwhile.
     async fn connect(&mut self) -> Result<TcpStream, Ended> {
-        let connect = tokio::time::timeout(self.config.connect_timeout, TcpStream::connect(self.config.address.as_str()));
+        let connect = tokio::time::timeout(
+            self.config.connect_timeout,
+            TcpStream::connect(self.config.address.as_str()),
+        );
         tokio::pin!(connect);
         loop {
             tokio::select! {
@@ -303,7 +349,9 @@ impl Driver {
             match out {
                 Output::Transmit(bytes) => {
                     tracing::trace!(server = %self.config.name, len = bytes.len(), "AMI write");
-                    let write = tokio::time::timeout(self.config.action_timeout, wr.write_all(&bytes)).await;
+                    let write =
+                        tokio::time::timeout(self.config.action_timeout, wr.write_all(&bytes))
+                            .await;
                     match write {
                         Ok(Ok(())) => {}
                         Ok(Err(e)) => session.handle_io_error(now(), e.to_string()),

@@ -26,7 +26,10 @@ pub struct Decoder {
 impl Decoder {
     /// A decoder with the given limits.
     pub fn new(limits: Limits) -> Self {
-        Self { limits, ..Self::default() }
+        Self {
+            limits,
+            ..Self::default()
+        }
     }
 
     /// Appends bytes read from the socket.
@@ -130,8 +133,13 @@ mod tests {
     }
 
     fn fixtures(dir: &str) -> Vec<PathBuf> {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(dir);
-        let mut files: Vec<_> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/data")
+            .join(dir);
+        let mut files: Vec<_> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
         files.retain(|p| p.extension().is_some_and(|e| e != "md"));
         files.sort();
         assert!(!files.is_empty());
@@ -162,7 +170,11 @@ mod tests {
                     + bytes.windows(2).filter(|w| w == b"\n\n").count();
                 assert_eq!(messages(&whole).len(), blank_lines, "{path:?}");
                 if path.extension().is_some_and(|e| e == "ami") {
-                    assert_eq!(whole[0], Ok(Frame::Banner("Asterisk Call Manager/11.0.0".into())), "{path:?}");
+                    assert_eq!(
+                        whole[0],
+                        Ok(Frame::Banner("Asterisk Call Manager/11.0.0".into())),
+                        "{path:?}"
+                    );
                 }
                 let singles: Vec<&[u8]> = bytes.chunks(1).collect();
                 assert_eq!(decode(&singles).0, whole, "{path:?}");
@@ -186,17 +198,25 @@ mod tests {
 
     #[test]
     fn legacy_command_output_body() {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/panoramisk-fixtures/rasterisk_command.yaml");
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/data/panoramisk-fixtures/rasterisk_command.yaml");
         let (frames, _) = decode(&[&std::fs::read(path).unwrap()]);
-        let m = messages(&frames).into_iter().find(|m| m.is_follows()).unwrap();
+        let m = messages(&frames)
+            .into_iter()
+            .find(|m| m.is_follows())
+            .unwrap();
         assert_eq!(m.action_id(), Some("generated_id"));
-        assert_eq!(m.output_lines()[1..], ["0 active channels", "0 active calls", "2 calls processed"]);
+        assert_eq!(
+            m.output_lines()[1..],
+            ["0 active channels", "0 active calls", "2 calls processed"]
+        );
     }
 
     /// Split at every possible boundary into two reads: same frames.
     #[test]
     fn every_two_way_split_of_a_capture() {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/asterisk22/06-coreshowchannels-active-call.ami");
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/data/asterisk22/06-coreshowchannels-active-call.ami");
         let bytes = std::fs::read(path).unwrap();
         let whole = decode(&[&bytes]).0;
         for i in 0..=bytes.len() {
@@ -213,7 +233,9 @@ mod tests {
         for chunk in [raw.len(), 4096, 1] {
             let chunks: Vec<&[u8]> = raw.chunks(chunk).collect();
             let (frames, _) = decode(&chunks);
-            assert!(matches!(&frames[0], Err(FrameError::LineTooLong { action_id: Some(id), .. }) if id == "big"));
+            assert!(
+                matches!(&frames[0], Err(FrameError::LineTooLong { action_id: Some(id), .. }) if id == "big")
+            );
             assert_eq!(messages(&frames).len(), 1, "chunk {chunk}");
             assert_eq!(messages(&frames)[0].event(), Some("After"));
         }
@@ -221,8 +243,12 @@ mod tests {
 
     #[test]
     fn garbage_between_frames_is_skipped() {
-        let (frames, garbage) = decode(&[b"Event: A\r\n\r\n\x00\xffjunk\r\nmore junk\r\n\r\nEvent: B\r\n\r\n"]);
-        let names: Vec<_> = messages(&frames).iter().map(|m| m.event().unwrap().to_owned()).collect();
+        let (frames, garbage) =
+            decode(&[b"Event: A\r\n\r\n\x00\xffjunk\r\nmore junk\r\n\r\nEvent: B\r\n\r\n"]);
+        let names: Vec<_> = messages(&frames)
+            .iter()
+            .map(|m| m.event().unwrap().to_owned())
+            .collect();
         assert_eq!(names, ["A", "B"]);
         assert_eq!(garbage, 2);
     }
@@ -236,24 +262,46 @@ mod tests {
     }
 
     fn message() -> impl Strategy<Value = Message> {
-        (key(), value(), prop::collection::vec((key(), value()), 0..8)).prop_map(|(k, v, rest)| {
-            // A plain first header; `Response: Follows` is the legacy form, tested with its body below.
-            let first = if k.eq_ignore_ascii_case("Response") { "Event".to_owned() } else { k };
-            Message::from_pairs(std::iter::once((first, v)).chain(rest))
-        })
+        (
+            key(),
+            value(),
+            prop::collection::vec((key(), value()), 0..8),
+        )
+            .prop_map(|(k, v, rest)| {
+                // A plain first header; `Response: Follows` is the legacy form, tested with its body below.
+                let first = if k.eq_ignore_ascii_case("Response") {
+                    "Event".to_owned()
+                } else {
+                    k
+                };
+                Message::from_pairs(std::iter::once((first, v)).chain(rest))
+            })
     }
 
     fn follows() -> impl Strategy<Value = Message> {
-        (prop::collection::vec("[^\r\n]{0,30}", 0..5), any::<bool>()).prop_map(|(lines, newline)| {
-            let lines: Vec<String> = lines.into_iter().filter(|l| !l.contains("--END COMMAND--")).collect();
-            let mut body = lines.iter().map(|l| format!("  {l}")).collect::<Vec<_>>().join("\n");
-            if newline && !body.is_empty() {
-                body.push('\n');
-            }
-            let mut m = Message::from_pairs([("Response", "Follows"), ("Privilege", "Command"), ("ActionID", "x")]);
-            m.set_body(Some(body));
-            m
-        })
+        (prop::collection::vec("[^\r\n]{0,30}", 0..5), any::<bool>()).prop_map(
+            |(lines, newline)| {
+                let lines: Vec<String> = lines
+                    .into_iter()
+                    .filter(|l| !l.contains("--END COMMAND--"))
+                    .collect();
+                let mut body = lines
+                    .iter()
+                    .map(|l| format!("  {l}"))
+                    .collect::<Vec<_>>()
+                    .join("\n");
+                if newline && !body.is_empty() {
+                    body.push('\n');
+                }
+                let mut m = Message::from_pairs([
+                    ("Response", "Follows"),
+                    ("Privilege", "Command"),
+                    ("ActionID", "x"),
+                ]);
+                m.set_body(Some(body));
+                m
+            },
+        )
     }
 
     proptest! {

@@ -32,7 +32,11 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Self { max_line_len: 32 * 1024, max_headers: 65_536, max_message_len: 8 * 1024 * 1024 }
+        Self {
+            max_line_len: 32 * 1024,
+            max_headers: 65_536,
+            max_message_len: 8 * 1024 * 1024,
+        }
     }
 }
 
@@ -103,9 +107,18 @@ impl FrameError {
         let id = msg.action_id().map(str::to_owned);
         match self {
             Self::Incomplete => Self::Incomplete,
-            Self::LineTooLong { limit, .. } => Self::LineTooLong { limit, action_id: id },
-            Self::TooManyHeaders { limit, .. } => Self::TooManyHeaders { limit, action_id: id },
-            Self::MessageTooLong { limit, .. } => Self::MessageTooLong { limit, action_id: id },
+            Self::LineTooLong { limit, .. } => Self::LineTooLong {
+                limit,
+                action_id: id,
+            },
+            Self::TooManyHeaders { limit, .. } => Self::TooManyHeaders {
+                limit,
+                action_id: id,
+            },
+            Self::MessageTooLong { limit, .. } => Self::MessageTooLong {
+                limit,
+                action_id: id,
+            },
         }
     }
 }
@@ -134,8 +147,11 @@ impl Frame {
         loop {
             let line_start = src.position() as usize;
             if line_start - start > limits.max_message_len {
-                return Err(FrameError::MessageTooLong { limit: limits.max_message_len, action_id: None }
-                    .with_action_id(&msg));
+                return Err(FrameError::MessageTooLong {
+                    limit: limits.max_message_len,
+                    action_id: None,
+                }
+                .with_action_id(&msg));
             }
             let line = next_line(src, limits).map_err(|e| e.with_action_id(&msg))?;
             if follows {
@@ -146,7 +162,8 @@ impl Frame {
                     }
                     _ => {
                         src.set_position(line_start as u64);
-                        let body = legacy_body(src, start, limits).map_err(|e| e.with_action_id(&msg))?;
+                        let body =
+                            legacy_body(src, start, limits).map_err(|e| e.with_action_id(&msg))?;
                         msg.set_body(Some(body));
                         return Ok(Parsed::Frame(Frame::Message(msg)));
                     }
@@ -158,24 +175,36 @@ impl Frame {
             match split_header(line) {
                 Some((k, v)) => {
                     if msg.headers().len() >= limits.max_headers {
-                        return Err(FrameError::TooManyHeaders { limit: limits.max_headers, action_id: None }
-                            .with_action_id(&msg));
+                        return Err(FrameError::TooManyHeaders {
+                            limit: limits.max_headers,
+                            action_id: None,
+                        }
+                        .with_action_id(&msg));
                     }
                     msg.push(k, v);
                 }
-                None => tracing::warn!(line = %lossy(line), "skipping an AMI line that is not a header"),
+                None => {
+                    tracing::warn!(line = %lossy(line), "skipping an AMI line that is not a header")
+                }
             }
         }
     }
 }
 
 /// Reads raw legacy command output up to (not including) `--END COMMAND--`; consumes the marker line.
-fn legacy_body(src: &mut Cursor<&[u8]>, frame_start: usize, limits: &Limits) -> Result<String, FrameError> {
+fn legacy_body(
+    src: &mut Cursor<&[u8]>,
+    frame_start: usize,
+    limits: &Limits,
+) -> Result<String, FrameError> {
     let body_start = src.position() as usize;
     loop {
         let line_start = src.position() as usize;
         if line_start - frame_start > limits.max_message_len {
-            return Err(FrameError::MessageTooLong { limit: limits.max_message_len, action_id: None });
+            return Err(FrameError::MessageTooLong {
+                limit: limits.max_message_len,
+                action_id: None,
+            });
         }
         let line = next_line(src, limits)?;
         if line.ends_with(END_COMMAND.as_bytes()) {
@@ -196,15 +225,19 @@ fn next_line<'a>(src: &mut Cursor<&'a [u8]>, limits: &Limits) -> Result<&'a [u8]
         Some(i) => {
             let line = rest[..i].strip_suffix(b"\r").unwrap_or(&rest[..i]);
             if line.len() > limits.max_line_len {
-                return Err(FrameError::LineTooLong { limit: limits.max_line_len, action_id: None });
+                return Err(FrameError::LineTooLong {
+                    limit: limits.max_line_len,
+                    action_id: None,
+                });
             }
             src.set_position((start + i + 1) as u64);
             Ok(line)
         }
         // +1: the last byte may be the `\r` of a CRLF whose `\n` has not arrived yet.
-        None if rest.len() > limits.max_line_len + 1 => {
-            Err(FrameError::LineTooLong { limit: limits.max_line_len, action_id: None })
-        }
+        None if rest.len() > limits.max_line_len + 1 => Err(FrameError::LineTooLong {
+            limit: limits.max_line_len,
+            action_id: None,
+        }),
         None => Err(FrameError::Incomplete),
     }
 }
@@ -253,15 +286,21 @@ mod tests {
     /// asterisk22/03-ping.ami: banner with no blank line after it, then a CRLF message.
     #[test]
     fn banner_then_message() {
-        let out = parse_all(b"Asterisk Call Manager/11.0.0\r\nResponse: Success\r\nPing: Pong\r\n\r\n");
-        assert_eq!(out[0], Parsed::Frame(Frame::Banner("Asterisk Call Manager/11.0.0".into())));
+        let out =
+            parse_all(b"Asterisk Call Manager/11.0.0\r\nResponse: Success\r\nPing: Pong\r\n\r\n");
+        assert_eq!(
+            out[0],
+            Parsed::Frame(Frame::Banner("Asterisk Call Manager/11.0.0".into()))
+        );
         assert_eq!(msg(&out[1]).get("ping"), Some("Pong"));
     }
 
     /// asterisk22/04b: `Output: ` (trailing space) is an empty value, leading spaces after it are kept.
     #[test]
     fn values_lose_only_one_space() {
-        let out = parse_all(b"Response: Success\r\nOutput: \r\nOutput:    Aor:  x\r\nReportBlock:\r\n\r\n");
+        let out = parse_all(
+            b"Response: Success\r\nOutput: \r\nOutput:    Aor:  x\r\nReportBlock:\r\n\r\n",
+        );
         let m = msg(&out[0]);
         assert_eq!(m.get_all("Output").collect::<Vec<_>>(), ["", "   Aor:  x"]);
         assert_eq!(m.get("ReportBlock"), Some(""));
@@ -281,7 +320,9 @@ mod tests {
     /// Asterisk 1.8 appends the marker right after output that lacks a final newline.
     #[test]
     fn legacy_marker_on_the_last_output_line() {
-        let out = parse_all(b"Response: Follows\r\nPrivilege: Command\r\nno newline--END COMMAND--\r\n\r\n");
+        let out = parse_all(
+            b"Response: Follows\r\nPrivilege: Command\r\nno newline--END COMMAND--\r\n\r\n",
+        );
         assert_eq!(msg(&out[0]).body(), Some("no newline"));
     }
 
@@ -290,29 +331,62 @@ mod tests {
         let out = parse_all(b"hello world\r\n\x00\x01\r\nEvent: X\r\nnot a header\r\nA: 1\r\n\r\n");
         assert_eq!(out[0], Parsed::Garbage("hello world".into()));
         assert!(matches!(out[1], Parsed::Garbage(_)));
-        assert_eq!(msg(&out[2]).headers(), &[("Event".into(), "X".into()), ("A".into(), "1".into())]);
+        assert_eq!(
+            msg(&out[2]).headers(),
+            &[("Event".into(), "X".into()), ("A".into(), "1".into())]
+        );
     }
 
     #[test]
     fn long_line_is_an_error_even_before_its_end_arrives() {
-        let limits = Limits { max_line_len: 10, ..Limits::default() };
+        let limits = Limits {
+            max_line_len: 10,
+            ..Limits::default()
+        };
         let mut raw = b"Response: Success\r\nActionID: 7\r\nOutput: ".to_vec();
         raw.extend_from_slice(&[b'x'; 20]);
-        let err = Frame::parse(&mut Cursor::new(&raw[..]), &Limits { max_line_len: 17, ..limits });
-        assert_eq!(err, Err(FrameError::LineTooLong { limit: 17, action_id: Some("7".into()) }));
+        let err = Frame::parse(
+            &mut Cursor::new(&raw[..]),
+            &Limits {
+                max_line_len: 17,
+                ..limits
+            },
+        );
+        assert_eq!(
+            err,
+            Err(FrameError::LineTooLong {
+                limit: 17,
+                action_id: Some("7".into())
+            })
+        );
     }
 
     #[test]
     fn too_many_headers() {
-        let limits = Limits { max_headers: 2, ..Limits::default() };
-        let err = Frame::parse(&mut Cursor::new(&b"Event: A\r\nB: 1\r\nC: 2\r\n\r\n"[..]), &limits);
-        assert!(matches!(err, Err(FrameError::TooManyHeaders { limit: 2, .. })));
+        let limits = Limits {
+            max_headers: 2,
+            ..Limits::default()
+        };
+        let err = Frame::parse(
+            &mut Cursor::new(&b"Event: A\r\nB: 1\r\nC: 2\r\n\r\n"[..]),
+            &limits,
+        );
+        assert!(matches!(
+            err,
+            Err(FrameError::TooManyHeaders { limit: 2, .. })
+        ));
     }
 
     #[test]
     fn incomplete_until_the_blank_line() {
         let limits = Limits::default();
-        assert_eq!(Frame::parse(&mut Cursor::new(&b"Event: A\r\nB: 1\r\n"[..]), &limits), Err(FrameError::Incomplete));
-        assert_eq!(Frame::parse(&mut Cursor::new(&b"Event: A\r"[..]), &limits), Err(FrameError::Incomplete));
+        assert_eq!(
+            Frame::parse(&mut Cursor::new(&b"Event: A\r\nB: 1\r\n"[..]), &limits),
+            Err(FrameError::Incomplete)
+        );
+        assert_eq!(
+            Frame::parse(&mut Cursor::new(&b"Event: A\r"[..]), &limits),
+            Err(FrameError::Incomplete)
+        );
     }
 }

@@ -38,8 +38,16 @@ impl Message {
     }
 
     /// A message from ordered pairs.
-    pub fn from_pairs<K: Into<String>, V: Into<String>>(pairs: impl IntoIterator<Item = (K, V)>) -> Self {
-        Self { headers: pairs.into_iter().map(|(k, v)| (k.into(), v.into())).collect(), body: None }
+    pub fn from_pairs<K: Into<String>, V: Into<String>>(
+        pairs: impl IntoIterator<Item = (K, V)>,
+    ) -> Self {
+        Self {
+            headers: pairs
+                .into_iter()
+                .map(|(k, v)| (k.into(), v.into()))
+                .collect(),
+            body: None,
+        }
     }
 
     /// Appends a header (after the existing ones, even if the key repeats).
@@ -51,6 +59,18 @@ impl Message {
     pub fn with(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
         self.push(key, value);
         self
+    }
+
+    /// Replaces the first value of `key` (ASCII case-insensitive), or appends the header.
+    pub fn set(&mut self, key: &str, value: impl Into<String>) {
+        match self
+            .headers
+            .iter_mut()
+            .find(|(k, _)| k.eq_ignore_ascii_case(key))
+        {
+            Some((_, v)) => *v = value.into(),
+            None => self.headers.push((key.to_owned(), value.into())),
+        }
     }
 
     /// Sets the raw legacy `Response: Follows` body (the text before `--END COMMAND--`).
@@ -70,12 +90,18 @@ impl Message {
 
     /// The first value of `key` (ASCII case-insensitive).
     pub fn get(&self, key: &str) -> Option<&str> {
-        self.get_all(key).next()
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(key))
+            .map(|(_, v)| v.as_str())
     }
 
     /// Every value of `key` in order (ASCII case-insensitive).
     pub fn get_all<'a>(&'a self, key: &'a str) -> impl Iterator<Item = &'a str> + 'a {
-        self.headers.iter().filter(move |(k, _)| k.eq_ignore_ascii_case(key)).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .filter(move |(k, _)| k.eq_ignore_ascii_case(key))
+            .map(|(_, v)| v.as_str())
     }
 
     /// Whether `key` has the value `value` (both compared ignoring ASCII case).
@@ -116,7 +142,8 @@ impl Message {
 
     /// True for a legacy `Response: Follows` message (which carries a raw body).
     pub fn is_follows(&self) -> bool {
-        self.response().is_some_and(|r| r.eq_ignore_ascii_case("Follows"))
+        self.response()
+            .is_some_and(|r| r.eq_ignore_ascii_case("Follows"))
     }
 
     /// Command output lines: every `Output:` header (Asterisk 14+), or the legacy body split into lines.
@@ -154,11 +181,15 @@ pub(crate) fn is_secret_key(key: &str) -> bool {
     SECRET_KEYS.iter().any(|s| s.eq_ignore_ascii_case(key))
 }
 
-/// Writes headers as a debug map with secrets redacted.
-pub(crate) fn fmt_headers(f: &mut std::fmt::Formatter<'_>, headers: &[(String, String)]) -> std::fmt::Result {
+/// Writes headers as a debug list, with `Secret`/`Key` values redacted when `redact` is set.
+pub(crate) fn fmt_headers(
+    f: &mut std::fmt::Formatter<'_>,
+    headers: &[(String, String)],
+    redact: bool,
+) -> std::fmt::Result {
     let mut list = f.debug_list();
     for (k, v) in headers {
-        if is_secret_key(k) {
+        if redact && is_secret_key(k) {
             list.entry(&format_args!("{k}: <redacted>"));
         } else {
             list.entry(&format_args!("{k}: {v:?}"));
@@ -170,7 +201,8 @@ pub(crate) fn fmt_headers(f: &mut std::fmt::Formatter<'_>, headers: &[(String, S
 impl std::fmt::Debug for Message {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("Message")?;
-        fmt_headers(f, &self.headers)?;
+        // Only actions (a Login seen by the test server) carry our secrets; events keep e.g. `Key:` of DBGet.
+        fmt_headers(f, &self.headers, self.kind() == MessageKind::Action)?;
         if let Some(body) = &self.body {
             write!(f, " body={body:?}")?;
         }
@@ -179,7 +211,7 @@ impl std::fmt::Debug for Message {
 }
 
 /// JSON view: an object in wire order; a repeated key becomes an array of its values; a legacy body
-/// becomes `"Output": [lines]` like Asterisk 14+. Secrets are redacted.
+/// becomes `"Output": [lines]` like Asterisk 14+. `Secret`/`Key` of an action are redacted.
 impl Serialize for Message {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let mut keys: Vec<&str> = Vec::new();
@@ -189,18 +221,29 @@ impl Serialize for Message {
             }
         }
         let body_lines = self.body.as_ref().map(|b| b.lines().collect::<Vec<_>>());
+        let redact = self.kind() == MessageKind::Action;
         let mut map = serializer.serialize_map(None)?;
         for key in keys {
             let values: Vec<&str> = self
                 .headers
                 .iter()
                 .filter(|(k, _)| k == key)
-                .map(|(_, v)| if is_secret_key(k) { "<redacted>" } else { v.as_str() })
+                .map(|(k, v)| {
+                    if redact && is_secret_key(k) {
+                        "<redacted>"
+                    } else {
+                        v.as_str()
+                    }
+                })
                 .collect();
             if key == "Output"
                 && let Some(lines) = &body_lines
             {
-                let all: Vec<&str> = values.iter().copied().chain(lines.iter().copied()).collect();
+                let all: Vec<&str> = values
+                    .iter()
+                    .copied()
+                    .chain(lines.iter().copied())
+                    .collect();
                 map.serialize_entry(key, &all)?;
             } else if let [one] = values.as_slice() {
                 map.serialize_entry(key, one)?;
@@ -232,7 +275,10 @@ mod tests {
         assert_eq!(m.kind(), MessageKind::Event);
         assert_eq!(m.event(), Some("Hangup"));
         assert_eq!(m.get("Uniqueid"), Some("1.1"));
-        assert_eq!(m.get_all("chanvariable").collect::<Vec<_>>(), ["A=1", "B=2"]);
+        assert_eq!(
+            m.get_all("chanvariable").collect::<Vec<_>>(),
+            ["A=1", "B=2"]
+        );
     }
 
     #[test]
@@ -244,10 +290,23 @@ mod tests {
 
     #[test]
     fn json_keeps_order_groups_repeats_and_redacts() {
-        let m = Message::from_pairs([("Action", "Login"), ("Secret", "s3cret"), ("Variable", "A=1"), ("Variable", "B=2")]);
+        let m = Message::from_pairs([
+            ("Action", "Login"),
+            ("Secret", "s3cret"),
+            ("Variable", "A=1"),
+            ("Variable", "B=2"),
+        ]);
         let json = serde_json::to_string(&m).unwrap();
-        assert_eq!(json, r#"{"Action":"Login","Secret":"<redacted>","Variable":["A=1","B=2"]}"#);
+        assert_eq!(
+            json,
+            r#"{"Action":"Login","Secret":"<redacted>","Variable":["A=1","B=2"]}"#
+        );
         assert!(!format!("{m:?}").contains("s3cret"));
+        let db = Message::from_pairs([("Event", "DBGetResponse"), ("Key", "cidname")]);
+        assert!(
+            serde_json::to_string(&db).unwrap().contains("cidname"),
+            "event data is not redacted"
+        );
     }
 
     #[test]

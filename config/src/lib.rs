@@ -10,12 +10,15 @@ mod duration;
 mod env;
 mod error;
 mod http;
+mod ip_range;
 mod log;
 mod media;
 mod proxy;
 mod raw;
 mod secret;
 mod sip;
+mod sip_inbound;
+mod sip_users;
 mod webrtc;
 
 use std::path::Path;
@@ -25,11 +28,17 @@ pub use duration::{DurationError, format_duration, parse_duration};
 pub use env::ENV_PREFIX;
 pub use error::{ConfigError, ConfigErrors};
 pub use http::{DEFAULT_HTTP_LISTEN, HttpConfig};
+pub use ip_range::IpRange;
 pub use log::{DEFAULT_LOG_LEVEL, LogConfig, LogFormat};
 pub use media::{AudioCodec, MIN_RTP_PORT, MIN_RTP_PORTS, MediaConfig, PortRange};
 pub use proxy::{DEFAULT_SIP_PORT, ProxyUriError, SipProxy};
 pub use secret::Secret;
 pub use sip::{DEFAULT_SIP_LISTEN, SipConfig, SipTimers, SipTransport, default_user_agent};
+pub use sip_inbound::{
+    DEFAULT_OPTIONS_INTERVAL, DEFAULT_REGISTER_EXPIRES, DEFAULT_UNREGISTER_GRACE,
+    MAX_REGISTER_EXPIRES, MIN_OPTIONS_INTERVAL, MIN_REGISTER_EXPIRES,
+};
+pub use sip_users::SipUser;
 pub use webrtc::{ICE_URL_SCHEMES, IceServer, WebrtcConfig};
 
 use raw::{Ctx, Table};
@@ -211,6 +220,12 @@ mod tests {
         );
         assert_eq!(c.media.rtp_timeout, Duration::from_secs(30));
         assert_eq!(c.media.ip, localhost);
+        assert!(!c.sip.trunk);
+        assert!(c.sip.trunk_sources.is_empty());
+        assert_eq!(c.sip.register_expires, Duration::from_secs(300));
+        assert_eq!(c.sip.unregister_grace, Duration::from_secs(30));
+        assert_eq!(c.sip.options_interval, Some(Duration::from_secs(30)));
+        assert!(c.sip.users.is_empty());
         assert!(c.auth.dev_tokens.is_empty());
         assert_eq!(c.log.level, "info");
         assert_eq!(c.log.format, LogFormat::Text);
@@ -362,6 +377,8 @@ mod tests {
             r#"
             [sip]
             password = "sip-pass-123"
+            [sip.users.bob]
+            password = "bob-sip-pass-321"
             [auth]
             dev_tokens = { alice = "alice-tok-456" }
             [[webrtc.ice_servers]]
@@ -373,7 +390,12 @@ mod tests {
         )
         .expect("valid");
         let debug = format!("{c:?} {c:#?}");
-        for secret in ["sip-pass-123", "alice-tok-456", "turn-cred-789"] {
+        for secret in [
+            "sip-pass-123",
+            "bob-sip-pass-321",
+            "alice-tok-456",
+            "turn-cred-789",
+        ] {
             assert!(!debug.contains(secret), "{secret} leaked: {debug}");
         }
         assert!(debug.contains("[redacted]"));
@@ -448,6 +470,12 @@ mod tests {
                 "t1",
                 "t2",
                 "t4",
+                "trunk",
+                "trunk_sources",
+                "register_expires",
+                "unregister_grace",
+                "options_interval",
+                "users",
             ],
         ),
         ("media", &["rtp_ports", "sip_codecs", "rtp_timeout", "ip"]),
@@ -466,6 +494,9 @@ mod tests {
             "[0-9]{1,6}-[0-9]{1,6}".prop_map(|s| format!("{s:?}")),
             "[0-9]{1,4}(ms|s|m|h)".prop_map(|s| format!("{s:?}")),
             "sip:[a-z0-9:;=\\[\\]@.]{0,16}".prop_map(|s| format!("{s:?}")),
+            "[0-9a-f:./]{0,20}".prop_map(|s| format!("[{s:?}]")),
+            Just("{ alice = { password = \"p\", username = \"1001\" } }".to_owned()),
+            Just("{ a = { password = \"\" }, b = { username = \"a\", password = 5 } }".to_owned()),
         ]
     }
 
@@ -479,7 +510,7 @@ mod tests {
         /// Well-formed TOML with real keys and random values exercises every validator.
         #[test]
         fn never_panics_on_random_values(
-            picks in proptest::collection::vec((0usize..6, 0usize..11, value_strategy()), 0..8),
+            picks in proptest::collection::vec((0usize..6, 0usize..17, value_strategy()), 0..8),
             env_value in value_strategy(),
         ) {
             let mut text = String::new();
@@ -489,7 +520,10 @@ mod tests {
                 text.push_str(&format!("[{name}]\n{key} = {value}\n"));
             }
             // Repeated sections are a TOML error; that path is fine too.
-            let vars = env(&[("WEBRTC_GATEWAY__SIP__PROXY", &env_value)]);
+            let vars = env(&[
+                ("WEBRTC_GATEWAY__SIP__PROXY", &env_value),
+                ("WEBRTC_GATEWAY__SIP__USERS__ALICE__USERNAME", &env_value),
+            ]);
             let _ = Config::from_toml_str(&text, vars);
         }
     }

@@ -168,7 +168,7 @@ pub(crate) fn describe(value: &Value) -> String {
 }
 
 /// The type of a value only, for secrets.
-fn kind(value: &Value) -> &'static str {
+pub(crate) fn kind(value: &Value) -> &'static str {
     match value {
         Value::String(_) => "string",
         Value::Integer(_) => "integer",
@@ -193,6 +193,20 @@ pub(crate) fn string(ctx: &mut Ctx, key: &str, value: Value) -> Option<String> {
                 None
             }
         },
+    }
+}
+
+/// `true` or `false`.
+pub(crate) fn boolean(ctx: &mut Ctx, key: &str, value: Value) -> Option<bool> {
+    match value {
+        Value::Boolean(b) => Some(b),
+        other => {
+            ctx.error(
+                key,
+                format!("expected true or false, got {}", describe(&other)),
+            );
+            None
+        }
     }
 }
 
@@ -294,6 +308,22 @@ mod tests {
             vec![ConfigError::new(
                 "sec.bad",
                 "expected a string, got integer 5"
+            )]
+        );
+    }
+
+    #[test]
+    fn booleans_are_toml_booleans_only() {
+        let mut ctx = Ctx::default();
+        let mut t = table_of("on = true\noff = false\nquoted = \"true\"");
+        assert!(t.get(&mut ctx, "on", false, boolean));
+        assert!(!t.get(&mut ctx, "off", true, boolean));
+        assert!(!t.get(&mut ctx, "quoted", false, boolean));
+        assert_eq!(
+            ctx.into_errors(),
+            vec![ConfigError::new(
+                "sec.quoted",
+                "expected true or false, got string \"true\""
             )]
         );
     }

@@ -1,14 +1,19 @@
 //! `[sip]`: the gateway's SIP user agent toward Asterisk.
 
+use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::str::FromStr;
 use std::time::Duration;
 
-use crate::Secret;
 use crate::addr::socket_addr;
 use crate::duration::{format_duration, parse_duration};
+use crate::ip_range::IpRange;
 use crate::proxy::{DEFAULT_SIP_PORT, SipProxy, is_valid_uri_host};
-use crate::raw::{Ctx, Table, parsed, secret, string};
+use crate::raw::{Ctx, Table, boolean, parsed, secret, string};
+use crate::sip_inbound::{
+    self, DEFAULT_OPTIONS_INTERVAL, DEFAULT_REGISTER_EXPIRES, DEFAULT_UNREGISTER_GRACE,
+};
+use crate::{Secret, SipUser, sip_users};
 
 /// Default `sip.listen`.
 pub const DEFAULT_SIP_LISTEN: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 5080);
@@ -38,6 +43,18 @@ pub struct SipConfig {
     pub user_agent: String,
     /// RFC 3261 timers.
     pub timers: SipTimers,
+    /// Trunk mode: INVITEs to `sip:<user>@<gateway>` from a trunk source reach any connected user.
+    pub trunk: bool,
+    /// Addresses trunk-mode INVITEs may come from; empty means the proxy's resolved address(es).
+    pub trunk_sources: Vec<IpRange>,
+    /// `Expires` asked for in each user's REGISTER (whole seconds, 60 s to 24 h).
+    pub register_expires: Duration,
+    /// How long after a user's last device disconnects the user is unregistered.
+    pub unregister_grace: Duration,
+    /// Interval of OPTIONS keepalives toward the proxy; `None` when disabled.
+    pub options_interval: Option<Duration>,
+    /// Gateway user name -> the SIP account registered for that user.
+    pub users: BTreeMap<String, SipUser>,
 }
 
 impl Default for SipConfig {
@@ -57,6 +74,12 @@ impl Default for SipConfig {
             display_name: None,
             user_agent: default_user_agent(),
             timers: SipTimers::default(),
+            trunk: false,
+            trunk_sources: Vec::new(),
+            register_expires: DEFAULT_REGISTER_EXPIRES,
+            unregister_grace: DEFAULT_UNREGISTER_GRACE,
+            options_interval: Some(DEFAULT_OPTIONS_INTERVAL),
+            users: BTreeMap::new(),
         }
     }
 }
@@ -193,6 +216,32 @@ pub(crate) fn build(mut t: Table, ctx: &mut Ctx) -> SipConfig {
             ),
         );
     }
+    let trunk = t.get(ctx, "trunk", d.trunk, boolean);
+    let trunk_sources = t.get(
+        ctx,
+        "trunk_sources",
+        d.trunk_sources,
+        sip_inbound::trunk_sources,
+    );
+    let register_expires = t.get(
+        ctx,
+        "register_expires",
+        d.register_expires,
+        sip_inbound::register_expires,
+    );
+    let unregister_grace = t.get(
+        ctx,
+        "unregister_grace",
+        d.unregister_grace,
+        sip_inbound::any_duration,
+    );
+    let options_interval = t.get(
+        ctx,
+        "options_interval",
+        d.options_interval,
+        sip_inbound::options_interval,
+    );
+    let users = t.get(ctx, "users", d.users, sip_users::users);
     t.finish(ctx);
     SipConfig {
         listen,
@@ -204,6 +253,12 @@ pub(crate) fn build(mut t: Table, ctx: &mut Ctx) -> SipConfig {
         display_name,
         user_agent,
         timers,
+        trunk,
+        trunk_sources,
+        register_expires,
+        unregister_grace,
+        options_interval,
+        users,
     }
 }
 
@@ -216,7 +271,8 @@ pub(crate) fn positive_duration(ctx: &mut Ctx, key: &str, value: toml::Value) ->
     })
 }
 
-fn checked_string(
+/// A string that `valid` accepts; otherwise an error saying `expected <expected>, got "<text>"`.
+pub(crate) fn checked_string(
     ctx: &mut Ctx,
     key: &str,
     value: toml::Value,
@@ -232,7 +288,8 @@ fn checked_string(
     }
 }
 
-fn is_sip_user(user: &str) -> bool {
+/// Whether `user` is a SIP URI user part (RFC 3261 §25.1), without escapes being checked.
+pub(crate) fn is_sip_user(user: &str) -> bool {
     !user.is_empty()
         && user
             .chars()

@@ -1,14 +1,17 @@
 //! State shared by every task of a running gateway.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
 
 use gateway_config::Config;
 use gateway_media::{PortAllocator, PortRange};
+use gateway_sip::sdp::AudioCodec;
 use tokio::sync::mpsc;
 
+use crate::hub::Hub;
 use crate::sip_driver::SipCommand;
 
-/// The running gateway's shared state (read-only after start, apart from counters).
+/// The running gateway's shared state (read-only after start, apart from counters and the hub).
 pub struct App {
     /// The validated configuration.
     pub config: Config,
@@ -16,24 +19,71 @@ pub struct App {
     pub ports: PortAllocator,
     /// Commands to the SIP driver.
     pub sip: mpsc::UnboundedSender<SipCommand>,
+    /// The resolved SIP proxy (Asterisk).
+    pub proxy_addr: SocketAddr,
+    /// Users, devices and addressable calls.
+    pub hub: Hub,
     next_handle: AtomicU64,
+    /// 0 unknown, 1 reachable, 2 unreachable (OPTIONS keepalive).
+    proxy_status: AtomicU8,
 }
 
 impl App {
     /// Shared state over a configuration and the SIP driver's command channel.
-    pub fn new(config: Config, sip: mpsc::UnboundedSender<SipCommand>) -> Result<Self, String> {
+    pub fn new(
+        config: Config,
+        sip: mpsc::UnboundedSender<SipCommand>,
+        proxy_addr: SocketAddr,
+    ) -> Result<Self, String> {
         let range = PortRange::new(config.media.rtp_ports.start, config.media.rtp_ports.end)
             .map_err(|e| format!("media.rtp_ports: {e}"))?;
         Ok(Self {
             ports: PortAllocator::new(range),
             config,
             sip,
+            proxy_addr,
+            hub: Hub::default(),
             next_handle: AtomicU64::new(1),
+            proxy_status: AtomicU8::new(0),
         })
     }
 
-    /// A fresh handle for a SIP session.
+    /// A fresh handle for an outbound SIP session.
     pub fn next_handle(&self) -> u64 {
         self.next_handle.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// The SIP codecs in configured offer order.
+    pub fn sip_codec_order(&self) -> Vec<AudioCodec> {
+        self.config
+            .media
+            .sip_codecs
+            .iter()
+            .map(|c| match c {
+                gateway_config::AudioCodec::Opus => AudioCodec::Opus,
+                gateway_config::AudioCodec::Pcmu => AudioCodec::Pcmu,
+                gateway_config::AudioCodec::Pcma => AudioCodec::Pcma,
+            })
+            .collect()
+    }
+
+    /// Records the OPTIONS keepalive result.
+    pub fn set_proxy_reachable(&self, reachable: bool) {
+        self.proxy_status
+            .store(if reachable { 1 } else { 2 }, Ordering::Relaxed);
+    }
+
+    /// Whether the proxy answered the last OPTIONS (`true` while unknown).
+    pub fn proxy_reachable(&self) -> bool {
+        self.proxy_status.load(Ordering::Relaxed) != 2
+    }
+
+    /// "reachable", "unreachable" or "unknown".
+    pub fn proxy_status(&self) -> &'static str {
+        match self.proxy_status.load(Ordering::Relaxed) {
+            1 => "reachable",
+            2 => "unreachable",
+            _ => "unknown",
+        }
     }
 }

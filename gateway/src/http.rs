@@ -21,9 +21,18 @@ const PAGE: &str = include_str!("../../web/index.html");
 pub fn router(app: Arc<App>) -> Router {
     Router::new()
         .route("/", get(|| async { Html(PAGE) }))
-        .route("/healthz", get(|| async { "ok" }))
+        .route("/healthz", get(healthz))
         .route("/ws", get(ws))
         .with_state(app)
+}
+
+/// Liveness plus what an operator checks first: is Asterisk answering OPTIONS.
+async fn healthz(State(app): State<Arc<App>>) -> Response {
+    axum::Json(serde_json::json!({
+        "status": "ok",
+        "sip": { "proxy": app.proxy_status() },
+    }))
+    .into_response()
 }
 
 #[derive(Deserialize)]

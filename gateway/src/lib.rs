@@ -3,6 +3,7 @@
 pub mod app;
 pub mod call;
 pub mod http;
+pub mod hub;
 pub mod signaling;
 pub mod sip_driver;
 pub mod webrtc;
@@ -27,8 +28,16 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         .await
         .map_err(|e| anyhow::anyhow!("http.listen {}: {e}", config.http.listen))?;
     let (sip_tx, sip_rx) = mpsc::unbounded_channel();
-    let app = Arc::new(App::new(config.clone(), sip_tx).map_err(anyhow::Error::msg)?);
-    tokio::spawn(sip_driver::run(config.clone(), sip_sockets, proxy, sip_rx));
+    let (app_tx, app_rx) = mpsc::unbounded_channel();
+    let app = Arc::new(App::new(config.clone(), sip_tx, proxy).map_err(anyhow::Error::msg)?);
+    tokio::spawn(sip_driver::run(
+        config.clone(),
+        sip_sockets,
+        proxy,
+        sip_rx,
+        app_tx,
+    ));
+    tokio::spawn(call::inbound::route(app.clone(), app_rx));
     tracing::info!(http = %config.http.listen, sip = %config.sip.listen, "webrtc-gateway listening");
     // TCP_NODELAY on every WebSocket: Nagle's algorithm costs ~40 ms per call setup (STYLE.md §4).
     let listener = listener.tap_io(|tcp| {

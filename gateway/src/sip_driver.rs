@@ -9,7 +9,10 @@ use bytes::{Bytes, BytesMut};
 use gateway_config::{Config, SipTransport};
 use gateway_sip::framing;
 use gateway_sip::transaction::TimerConfig;
-use gateway_sip::ua::{SessionEvent, Transport, UaConfig, UserAgent};
+use gateway_sip::ua::{
+    IncomingCall, RegisterParams, RegistrationState, SessionEvent, Transport, UaConfig, UaEvent,
+    UserAgent,
+};
 use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -34,10 +37,71 @@ pub enum SipCommand {
         /// Where the session's events go.
         events: mpsc::UnboundedSender<SessionEvent>,
     },
-    /// Hang up (CANCEL or BYE).
+    /// Hang up (CANCEL or BYE for outbound; 480 or BYE for inbound).
     Hangup {
         /// The call's handle.
         handle: u64,
+    },
+    /// Ring an inbound call (180).
+    Ring {
+        /// The inbound call's handle.
+        handle: u64,
+    },
+    /// Answer an inbound call (200 with SDP).
+    Answer {
+        /// The inbound call's handle.
+        handle: u64,
+        /// Our SDP (answer, or offer when the INVITE had none).
+        sdp: String,
+    },
+    /// Refuse an inbound call with a final response.
+    Reject {
+        /// The inbound call's handle.
+        handle: u64,
+        /// 403, 404, 480, 486, 603...
+        code: u16,
+    },
+    /// Register a user with Asterisk (start, or update the credentials).
+    Register {
+        /// The gateway user.
+        user: String,
+        /// SIP auth and contact user name.
+        username: String,
+        /// SIP password.
+        password: String,
+        /// Expiry to ask for.
+        expires: std::time::Duration,
+    },
+    /// Remove a user's registration.
+    Unregister {
+        /// The gateway user.
+        user: String,
+    },
+}
+
+/// What the SIP driver tells the rest of the gateway, apart from session events.
+#[derive(Debug)]
+pub enum SipAppEvent {
+    /// A new inbound call; its session events arrive on `events`.
+    Incoming {
+        /// The INVITE's details.
+        call: IncomingCall,
+        /// The call's session events.
+        events: mpsc::UnboundedReceiver<SessionEvent>,
+    },
+    /// A user's registration state changed.
+    Registration {
+        /// The gateway user.
+        user: String,
+        /// The new state.
+        state: RegistrationState,
+    },
+    /// Result of an OPTIONS keepalive to Asterisk.
+    ProxyStatus {
+        /// Whether it answered.
+        reachable: bool,
+        /// Its status code.
+        code: Option<u16>,
     },
 }
 
@@ -84,6 +148,7 @@ pub async fn run(
     sockets: SipSockets,
     proxy: SocketAddr,
     mut commands: mpsc::UnboundedReceiver<SipCommand>,
+    app_events: mpsc::UnboundedSender<SipAppEvent>,
 ) {
     let transport = match config.sip.proxy.transport.unwrap_or(config.sip.transport) {
         SipTransport::Udp => Transport::Udp,
@@ -109,10 +174,49 @@ pub async fn run(
     let mut streams: HashMap<SocketAddr, mpsc::UnboundedSender<Bytes>> = HashMap::new();
     let (stream_tx, mut stream_rx) = mpsc::unbounded_channel::<StreamEvent>();
     let mut buf = vec![0u8; MAX_SIP_MESSAGE];
+    // OPTIONS keepalive toward Asterisk; the first one after one interval, not at start-up.
+    let options_enabled = config.sip.options_interval.is_some();
+    let period = config
+        .sip
+        .options_interval
+        .unwrap_or(std::time::Duration::from_secs(3600));
+    let mut options_tick = tokio::time::interval_at(Instant::now() + period, period);
+    options_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     tracing::info!(listen = %sockets.local, %proxy, ?transport, "SIP driver started");
 
     loop {
         // Carry out what the core produced.
+        // Events first: answering one (a reject) queues messages sent just below.
+        while let Some(ev) = ua.poll_event() {
+            match ev {
+                UaEvent::Session { handle, event } => {
+                    let ended = matches!(event, SessionEvent::Ended(_));
+                    if let Some(tx) = sessions.get(&handle) {
+                        let _ = tx.send(event);
+                    }
+                    if ended {
+                        sessions.remove(&handle);
+                    }
+                }
+                UaEvent::Incoming(call) => {
+                    let (tx, rx) = mpsc::unbounded_channel();
+                    let handle = call.handle;
+                    sessions.insert(handle, tx);
+                    if app_events
+                        .send(SipAppEvent::Incoming { call, events: rx })
+                        .is_err()
+                    {
+                        ua.reject(Instant::now().into_std(), handle, 503);
+                    }
+                }
+                UaEvent::Registration { user, state } => {
+                    let _ = app_events.send(SipAppEvent::Registration { user, state });
+                }
+                UaEvent::ProxyStatus { reachable, code } => {
+                    let _ = app_events.send(SipAppEvent::ProxyStatus { reachable, code });
+                }
+            }
+        }
         while let Some(t) = ua.poll_transmit() {
             match t.transport {
                 Transport::Udp => {
@@ -136,16 +240,6 @@ pub async fn run(
                 }
             }
         }
-        while let Some(ev) = ua.poll_event() {
-            let ended = matches!(ev.event, SessionEvent::Ended(_));
-            if let Some(tx) = sessions.get(&ev.handle) {
-                let _ = tx.send(ev.event);
-            }
-            if ended {
-                sessions.remove(&ev.handle);
-            }
-        }
-
         let deadline = ua.poll_timeout().map(Instant::from_std);
         let sleep = async {
             match deadline {
@@ -186,8 +280,20 @@ pub async fn run(
                     }
                 }
                 Some(SipCommand::Hangup { handle }) => ua.hangup(Instant::now().into_std(), handle),
+                Some(SipCommand::Ring { handle }) => ua.ring(Instant::now().into_std(), handle),
+                Some(SipCommand::Answer { handle, sdp }) => {
+                    if let Err(e) = ua.answer(Instant::now().into_std(), handle, &sdp) {
+                        tracing::warn!(handle, error = %e, "answer not sent");
+                    }
+                }
+                Some(SipCommand::Reject { handle, code }) => ua.reject(Instant::now().into_std(), handle, code),
+                Some(SipCommand::Register { user, username, password, expires }) => {
+                    ua.register(Instant::now().into_std(), &user, RegisterParams { username, password, expires });
+                }
+                Some(SipCommand::Unregister { user }) => ua.unregister(Instant::now().into_std(), &user),
                 None => break,
             },
+            _ = options_tick.tick(), if options_enabled => ua.options_ping(Instant::now().into_std()),
             _ = sleep => ua.handle_timeout(Instant::now().into_std()),
         }
     }

@@ -1,4 +1,4 @@
-//! The delivery task: drains the outbox to Odoo in batches, one `execute_kw` per target per batch.
+//! The delivery task: drains the outbox to Odoo in batches, one `execute_kw` per batch and target.
 //!
 //! Each target method receives one positional argument, the list of event envelopes
 //! `{"key", "group", "kind", "created_at" (Unix seconds), "payload"}` in outbox order; for lifecycle
@@ -152,8 +152,8 @@ impl Driver {
     /// How long to sleep when nothing is due: until the earliest retry, at most `idle_poll`.
     async fn idle_wait(&self) -> std::time::Duration {
         let outbox = self.outbox.clone();
-        let next = blocking(move || outbox.next_due()).await.ok().flatten();
         let now = self.clock.now();
+        let next = blocking(move || outbox.next_due(now)).await.ok().flatten();
         next.and_then(|due| due.duration_since(now).ok())
             .unwrap_or(self.config.idle_poll)
             .min(self.config.idle_poll)
@@ -170,40 +170,50 @@ impl Driver {
                 return Round::Hold(self.config.min_backoff);
             }
         };
-        if batch.is_empty() {
+        // One RPC per round; other targets in the batch go in the next rounds, at once.
+        let Some((model, method, events)) = first_target(batch) else {
             return Round::Idle;
-        }
-        for (model, method, events) in by_target(batch) {
-            let keys: Vec<String> = events.iter().map(|p| p.event.key.clone()).collect();
-            let envelopes: Vec<Value> = events.iter().map(envelope).collect();
-            let started = Instant::now();
-            let result = self
-                .client
-                .execute_kw(&model, &method, vec![Value::Array(envelopes)], Default::default())
-                .await;
-            self.bump_batches();
-            match result {
-                Ok(result) => {
-                    tracing::debug!(model, method, events = keys.len(), elapsed = ?started.elapsed(), "delivered to Odoo");
-                    check_applied(&keys, &result);
-                    if self.schedule.on_success() {
-                        tracing::info!("Odoo delivery is working");
-                        self.shared.health.send_replace(Health::Ok);
-                    }
-                    let outbox = self.outbox.clone();
-                    if let Err(e) = blocking(move || outbox.mark_delivered(&keys)).await {
-                        // Delivered but not recorded: they will be sent again and Odoo ignores known keys.
-                        tracing::error!(error = %e, "cannot record delivered events");
-                        return Round::Hold(self.config.min_backoff);
-                    }
+        };
+        let keys: Vec<String> = events.iter().map(|p| p.event.key.clone()).collect();
+        let envelopes: Vec<Value> = events.iter().map(envelope).collect();
+        let started = Instant::now();
+        let result = self
+            .client
+            .execute_kw(
+                &model,
+                &method,
+                vec![Value::Array(envelopes)],
+                Default::default(),
+            )
+            .await;
+        self.bump_batches();
+        match result {
+            Ok(result) => {
+                tracing::debug!(model, method, events = keys.len(), elapsed = ?started.elapsed(), "delivered to Odoo");
+                check_applied(&keys, &result);
+                if self.schedule.on_success() {
+                    tracing::info!("Odoo delivery is working");
+                    self.shared.health.send_replace(Health::Ok);
                 }
-                Err(error) => return self.failed(&model, &method, keys, &error).await,
+                let outbox = self.outbox.clone();
+                if let Err(e) = blocking(move || outbox.mark_delivered(&keys)).await {
+                    // Delivered but not recorded: they will be sent again and Odoo ignores known keys.
+                    tracing::error!(error = %e, "cannot record delivered events");
+                    return Round::Hold(self.config.min_backoff);
+                }
+                Round::Progress
             }
+            Err(error) => self.failed(&model, &method, keys, &error).await,
         }
-        Round::Progress
     }
 
-    async fn failed(&mut self, model: &str, method: &str, keys: Vec<String>, error: &OdooError) -> Round {
+    async fn failed(
+        &mut self,
+        model: &str,
+        method: &str,
+        keys: Vec<String>,
+        error: &OdooError,
+    ) -> Round {
         let retry = self.schedule.on_error(error, &mut self.rng);
         let health = self.schedule.health();
         if retry.health_changed {
@@ -214,6 +224,9 @@ impl Driver {
             } else {
                 tracing::warn!(%error, "Odoo is unreachable; reports wait in the outbox");
             }
+        } else if health.is_blocked() {
+            // A reminder at the slow retry pace (every `blocked_retry`), not per event.
+            tracing::warn!(%health, %error, retry_in = ?retry.delay, "Odoo still refuses the gateway's reports");
         } else {
             tracing::debug!(%error, retry_in = ?retry.delay, "Odoo delivery failed again");
         }
@@ -243,18 +256,23 @@ impl Driver {
     }
 }
 
-/// Splits a batch by (model, method) in order of first appearance. Keeping a group's events in order
-/// across targets is safe because a failed target stops the round before any later target is sent.
-fn by_target(batch: Vec<PendingEvent>) -> Vec<(String, String, Vec<PendingEvent>)> {
-    let mut chunks: Vec<(String, String, Vec<PendingEvent>)> = Vec::new();
+/// The events of a batch for its first (model, method), in order, leaving out any event whose group
+/// has an earlier event for another target (it must wait for that one). The rest go in later rounds.
+fn first_target(batch: Vec<PendingEvent>) -> Option<(String, String, Vec<PendingEvent>)> {
+    let first = batch.first()?;
+    let (model, method) = (first.event.model.clone(), first.event.method.clone());
+    let mut held_groups: Vec<String> = Vec::new();
+    let mut chunk = Vec::new();
     for pending in batch {
-        let target = (&pending.event.model, &pending.event.method);
-        match chunks.iter_mut().find(|(m, f, _)| (m, f) == target) {
-            Some((_, _, events)) => events.push(pending),
-            None => chunks.push((pending.event.model.clone(), pending.event.method.clone(), vec![pending])),
+        let e = &pending.event;
+        let same_target = e.model == model && e.method == method;
+        if same_target && !held_groups.contains(&e.group) {
+            chunk.push(pending);
+        } else if !same_target && !held_groups.contains(&e.group) {
+            held_groups.push(e.group.clone());
         }
     }
-    chunks
+    Some((model, method, chunk))
 }
 
 /// The JSON sent to Odoo for one event.
@@ -276,7 +294,11 @@ fn check_applied(keys: &[String], result: &Value) {
             .filter(|k| !applied.iter().any(|a| a.as_str() == Some(k.as_str())))
             .count();
         if missing > 0 {
-            tracing::warn!(missing, sent = keys.len(), "Odoo did not confirm every event key");
+            tracing::warn!(
+                missing,
+                sent = keys.len(),
+                "Odoo did not confirm every event key"
+            );
         }
     }
 }
@@ -289,5 +311,56 @@ async fn blocking<T: Send + 'static>(
         Err(join) => Err(OutboxError::Blocking {
             message: join.to_string(),
         }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::outbox::{Event, Policy};
+
+    fn pending(key: &str, group: &str, method: &str) -> PendingEvent {
+        PendingEvent {
+            event: Event {
+                key: key.into(),
+                group: group.into(),
+                kind: "k".into(),
+                policy: Policy::Durable,
+                model: "webrtc.session".into(),
+                method: method.into(),
+                payload: json!({}),
+                created_at: UNIX_EPOCH,
+            },
+            attempts: 0,
+        }
+    }
+
+    #[test]
+    fn a_group_waits_behind_its_event_for_another_target() {
+        let batch = vec![
+            pending("a1", "a", "gateway_report"),
+            pending("b1", "b", "other"),
+            pending("a2", "a", "gateway_report"),
+            pending("b2", "b", "gateway_report"),
+            pending("c1", "c", "gateway_report"),
+        ];
+        let (_, method, chunk) = first_target(batch).unwrap();
+        let keys: Vec<&str> = chunk.iter().map(|p| p.event.key.as_str()).collect();
+        assert_eq!(
+            (method.as_str(), keys),
+            ("gateway_report", vec!["a1", "a2", "c1"])
+        );
+        assert!(first_target(Vec::new()).is_none());
+    }
+
+    #[test]
+    fn envelope_carries_key_group_kind_time_and_payload() {
+        let mut p = pending("k", "g", "gateway_report");
+        p.event.created_at = UNIX_EPOCH + std::time::Duration::from_millis(1_790_000_000_250);
+        let e = envelope(&p);
+        assert_eq!(
+            e,
+            json!({"key": "k", "group": "g", "kind": "k", "created_at": 1_790_000_000.25, "payload": {}})
+        );
     }
 }

@@ -143,13 +143,15 @@ impl OdooError {
                 Some(model) => Self::ModelNotFound { model },
                 None => Self::UserError { message },
             },
-            "builtins.AttributeError" => match between(&message, "The method '", "' does not exist") {
-                Some(method) => Self::MethodNotFound { method },
-                None => Self::Other {
-                    name: name.to_owned(),
-                    message,
-                },
-            },
+            "builtins.AttributeError" => {
+                match between(&message, "The method '", "' does not exist") {
+                    Some(method) => Self::MethodNotFound { method },
+                    None => Self::Other {
+                        name: name.to_owned(),
+                        message,
+                    },
+                }
+            }
             "psycopg2.OperationalError" => {
                 match between(&message, "database \"", "\" does not exist") {
                     Some(database) => Self::DatabaseNotFound { database },
@@ -218,8 +220,14 @@ mod tests {
 
     #[test]
     fn between_needs_both_ends() {
-        assert_eq!(between("Object a.b doesn't exist", "Object ", " doesn't exist"), Some("a.b".into()));
-        assert_eq!(between("Object  doesn't exist", "Object ", " doesn't exist"), None);
+        assert_eq!(
+            between("Object a.b doesn't exist", "Object ", " doesn't exist"),
+            Some("a.b".into())
+        );
+        assert_eq!(
+            between("Object  doesn't exist", "Object ", " doesn't exist"),
+            None
+        );
         assert_eq!(between("Object a.b", "Object ", " doesn't exist"), None);
     }
 }

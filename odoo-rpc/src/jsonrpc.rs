@@ -99,7 +99,11 @@ impl serde_json::ser::Formatter for PythonFormatter {
         writer: &mut W,
         first: bool,
     ) -> std::io::Result<()> {
-        if first { Ok(()) } else { writer.write_all(b", ") }
+        if first {
+            Ok(())
+        } else {
+            writer.write_all(b", ")
+        }
     }
 
     fn begin_object_key<W: ?Sized + std::io::Write>(
@@ -107,10 +111,17 @@ impl serde_json::ser::Formatter for PythonFormatter {
         writer: &mut W,
         first: bool,
     ) -> std::io::Result<()> {
-        if first { Ok(()) } else { writer.write_all(b", ") }
+        if first {
+            Ok(())
+        } else {
+            writer.write_all(b", ")
+        }
     }
 
-    fn begin_object_value<W: ?Sized + std::io::Write>(&mut self, writer: &mut W) -> std::io::Result<()> {
+    fn begin_object_value<W: ?Sized + std::io::Write>(
+        &mut self,
+        writer: &mut W,
+    ) -> std::io::Result<()> {
         writer.write_all(b": ")
     }
 }
@@ -123,7 +134,12 @@ mod tests {
 
     #[test]
     fn call_is_encoded_as_odoo_expects() {
-        let body = encode_call(7, "common", "login", &[json!("gw"), json!("admin"), json!("x")]);
+        let body = encode_call(
+            7,
+            "common",
+            "login",
+            &[json!("gw"), json!("admin"), json!("x")],
+        );
         let v: Value = serde_json::from_slice(&body).unwrap();
         assert_eq!(
             v,
@@ -134,7 +150,10 @@ mod tests {
 
     #[test]
     fn missing_result_is_null() {
-        assert_eq!(decode_response(200, br#"{"jsonrpc": "2.0", "id": 102}"#, 102), Ok(Value::Null));
+        assert_eq!(
+            decode_response(200, br#"{"jsonrpc": "2.0", "id": 102}"#, 102),
+            Ok(Value::Null)
+        );
     }
 
     #[test]
@@ -153,7 +172,10 @@ mod tests {
     #[test]
     fn python_separators() {
         let bytes = to_odoo_json(&json!({"a": [1, 2], "b": {"c": null}}));
-        assert_eq!(String::from_utf8(bytes).unwrap(), r#"{"a": [1, 2], "b": {"c": null}}"#);
+        assert_eq!(
+            String::from_utf8(bytes).unwrap(),
+            r#"{"a": [1, 2], "b": {"c": null}}"#
+        );
     }
 
     proptest! {

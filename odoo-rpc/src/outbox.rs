@@ -145,8 +145,10 @@ impl Outbox {
         };
         let conn = Connection::open(path).map_err(sql)?;
         conn.busy_timeout(Duration::from_secs(5)).map_err(sql)?;
-        conn.pragma_update(None, "journal_mode", "WAL").map_err(sql)?;
-        conn.pragma_update(None, "synchronous", "FULL").map_err(sql)?;
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(sql)?;
+        conn.pragma_update(None, "synchronous", "FULL")
+            .map_err(sql)?;
         conn.execute_batch(SCHEMA).map_err(sql)?;
         Ok(Self {
             path: path.to_owned(),
@@ -194,7 +196,11 @@ impl Outbox {
 
     /// Up to `limit` events due at `now`, in enqueue order, never an event whose group has an earlier
     /// event still waiting for a retry. Drops stale TTL events first.
-    pub fn pending_batch(&self, limit: usize, now: SystemTime) -> Result<Vec<PendingEvent>, OutboxError> {
+    pub fn pending_batch(
+        &self,
+        limit: usize,
+        now: SystemTime,
+    ) -> Result<Vec<PendingEvent>, OutboxError> {
         let now_ms = unix_ms(now);
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         let rows = self.with_tx(|tx| {
@@ -261,12 +267,18 @@ impl Outbox {
         })
     }
 
-    /// The earliest time an undelivered event becomes due, if any.
-    pub fn next_due(&self) -> Result<Option<SystemTime>, OutboxError> {
+    /// The earliest retry time after `now` of an undelivered event (held events and their groups
+    /// become deliverable then), if any.
+    pub fn next_due(&self, now: SystemTime) -> Result<Option<SystemTime>, OutboxError> {
+        let now_ms = unix_ms(now);
         let ms: Option<i64> = self.with_conn(|c| {
-            c.query_row("SELECT MIN(next_attempt_ms) FROM events", [], |r| r.get(0))
-                .optional()
-                .map(Option::flatten)
+            c.query_row(
+                "SELECT MIN(next_attempt_ms) FROM events WHERE next_attempt_ms > ?1",
+                [now_ms],
+                |r| r.get(0),
+            )
+            .optional()
+            .map(Option::flatten)
         })?;
         Ok(ms.map(from_unix_ms))
     }
@@ -276,7 +288,9 @@ impl Outbox {
         self.with_conn(|c| {
             let backlog: i64 = c.query_row("SELECT COUNT(*) FROM events", [], |r| r.get(0))?;
             let counter = |name: &str| -> rusqlite::Result<i64> {
-                c.query_row("SELECT value FROM counters WHERE name = ?1", [name], |r| r.get(0))
+                c.query_row("SELECT value FROM counters WHERE name = ?1", [name], |r| {
+                    r.get(0)
+                })
             };
             Ok(OutboxStats {
                 backlog: to_u64(backlog),
@@ -287,7 +301,10 @@ impl Outbox {
         })
     }
 
-    fn with_conn<T>(&self, f: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> Result<T, OutboxError> {
+    fn with_conn<T>(
+        &self,
+        f: impl FnOnce(&Connection) -> rusqlite::Result<T>,
+    ) -> Result<T, OutboxError> {
         // A panic while holding the lock cannot leave SQLite inconsistent (transactions roll back).
         let conn = match self.conn.lock() {
             Ok(guard) => guard,
@@ -299,7 +316,10 @@ impl Outbox {
         })
     }
 
-    fn with_tx<T>(&self, f: impl FnOnce(&rusqlite::Transaction<'_>) -> rusqlite::Result<T>) -> Result<T, OutboxError> {
+    fn with_tx<T>(
+        &self,
+        f: impl FnOnce(&rusqlite::Transaction<'_>) -> rusqlite::Result<T>,
+    ) -> Result<T, OutboxError> {
         let mut conn = match self.conn.lock() {
             Ok(guard) => guard,
             Err(poisoned) => poisoned.into_inner(),
@@ -332,10 +352,11 @@ struct Row {
 
 impl Row {
     fn into_pending(self) -> Result<PendingEvent, OutboxError> {
-        let payload = serde_json::from_str(&self.payload).map_err(|source| OutboxError::CorruptPayload {
-            key: self.key.clone(),
-            source,
-        })?;
+        let payload =
+            serde_json::from_str(&self.payload).map_err(|source| OutboxError::CorruptPayload {
+                key: self.key.clone(),
+                source,
+            })?;
         let policy = match self.ttl_ms {
             None => Policy::Durable,
             Some(ms) => Policy::Ttl(Duration::from_millis(to_u64(ms))),
@@ -359,7 +380,10 @@ impl Row {
 fn bump(tx: &rusqlite::Transaction<'_>, name: &str, by: usize) -> rusqlite::Result<()> {
     if by > 0 {
         let by = i64::try_from(by).unwrap_or(i64::MAX);
-        tx.execute("UPDATE counters SET value = value + ?2 WHERE name = ?1", params![name, by])?;
+        tx.execute(
+            "UPDATE counters SET value = value + ?2 WHERE name = ?1",
+            params![name, by],
+        )?;
     }
     Ok(())
 }
@@ -412,13 +436,20 @@ mod tests {
         for (k, g) in [("a1", "a"), ("b1", "b"), ("a2", "a"), ("b2", "b")] {
             outbox.enqueue(&event(k, g, 0)).unwrap();
         }
-        assert_eq!(keys(&outbox.pending_batch(10, at(1)).unwrap()), ["a1", "b1", "a2", "b2"]);
+        assert_eq!(
+            keys(&outbox.pending_batch(10, at(1)).unwrap()),
+            ["a1", "b1", "a2", "b2"]
+        );
         outbox.mark_failed(&["a1".into()], at(60)).unwrap();
-        assert_eq!(keys(&outbox.pending_batch(10, at(2)).unwrap()), ["b1", "b2"]);
+        assert_eq!(
+            keys(&outbox.pending_batch(10, at(2)).unwrap()),
+            ["b1", "b2"]
+        );
         let later = outbox.pending_batch(10, at(60)).unwrap();
         assert_eq!(keys(&later), ["a1", "b1", "a2", "b2"]);
         assert_eq!(later[0].attempts, 1);
-        assert_eq!(outbox.next_due().unwrap(), Some(at(0)));
+        assert_eq!(outbox.next_due(at(2)).unwrap(), Some(at(60)));
+        assert_eq!(outbox.next_due(at(60)).unwrap(), None);
     }
 
     #[test]
@@ -430,7 +461,9 @@ mod tests {
         let batch = outbox.pending_batch(10, at(10)).unwrap();
         assert_eq!(batch.len(), 1);
         assert_eq!(batch[0].event, event("x", "g", 0));
-        outbox.mark_delivered(&["x".into(), "unknown".into()]).unwrap();
+        outbox
+            .mark_delivered(&["x".into(), "unknown".into()])
+            .unwrap();
         let stats = outbox.stats().unwrap();
         assert_eq!(
             stats,
@@ -441,7 +474,7 @@ mod tests {
                 dropped: 0
             }
         );
-        assert_eq!(outbox.next_due().unwrap(), None);
+        assert_eq!(outbox.next_due(at(0)).unwrap(), None);
     }
 
     #[test]

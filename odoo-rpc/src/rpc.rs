@@ -87,7 +87,10 @@ impl OdooClient {
         })?;
         if endpoint.scheme_str() != Some("http") {
             return Err(OdooError::InvalidResponse {
-                reason: format!("Odoo URL {:?} must be http:// (TLS is not built in)", config.url),
+                reason: format!(
+                    "Odoo URL {:?} must be http:// (TLS is not built in)",
+                    config.url
+                ),
             });
         }
         let mut connector = HttpConnector::new();
@@ -111,7 +114,12 @@ impl OdooClient {
     }
 
     /// Calls `service.method(*args)` and returns the `result` (`Null` when Odoo sends none).
-    pub async fn call(&self, service: &str, method: &str, args: &[Value]) -> Result<Value, OdooError> {
+    pub async fn call(
+        &self,
+        service: &str,
+        method: &str,
+        args: &[Value],
+    ) -> Result<Value, OdooError> {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let body = encode_call(id, service, method, args);
         let request = hyper::Request::post(self.endpoint.clone())
@@ -157,7 +165,8 @@ impl OdooClient {
 
     /// `common.authenticate(db, login, secret, {})`: like [`Self::login`], through the other entry point.
     pub async fn authenticate(&self) -> Result<i64, OdooError> {
-        self.log_in("authenticate", vec![Value::Object(Default::default())]).await
+        self.log_in("authenticate", vec![Value::Object(Default::default())])
+            .await
     }
 
     async fn log_in(&self, method: &str, extra: Vec<Value>) -> Result<i64, OdooError> {

@@ -83,7 +83,9 @@ impl Health {
     pub fn from_error(error: &OdooError) -> Self {
         match error {
             e if e.is_retryable() => Self::Unreachable,
-            OdooError::AccessDenied | OdooError::LoginRefused | OdooError::AccessError { .. } => Self::AccessDenied,
+            OdooError::AccessDenied | OdooError::LoginRefused | OdooError::AccessError { .. } => {
+                Self::AccessDenied
+            }
             OdooError::ModelNotFound { .. } => Self::ModelMissing,
             OdooError::MethodNotFound { .. } => Self::MethodMissing,
             OdooError::DatabaseNotFound { .. } => Self::DatabaseMissing,
@@ -179,10 +181,15 @@ mod tests {
     fn backoff_doubles_with_jitter_and_is_capped() {
         let mut s = Schedule::new(DeliveryConfig::default());
         let mut rng = StdRng::seed_from_u64(7);
-        let delays: Vec<Duration> = (0..10).map(|_| s.on_error(&unreachable(), &mut rng).delay).collect();
+        let delays: Vec<Duration> = (0..10)
+            .map(|_| s.on_error(&unreachable(), &mut rng).delay)
+            .collect();
         for (i, d) in delays.iter().enumerate() {
             let ceiling = Duration::from_secs(1 << i.min(6)).min(Duration::from_secs(60));
-            assert!(*d <= ceiling && *d >= ceiling / 2, "attempt {i}: {d:?} vs {ceiling:?}");
+            assert!(
+                *d <= ceiling && *d >= ceiling / 2,
+                "attempt {i}: {d:?} vs {ceiling:?}"
+            );
         }
         assert_eq!(s.health(), Health::Unreachable);
         assert!(s.on_success());
@@ -208,11 +215,36 @@ mod tests {
     #[test]
     fn errors_map_to_health() {
         let cases = [
-            (OdooError::ModelNotFound { model: "webrtc.session".into() }, "model_missing"),
-            (OdooError::MethodNotFound { method: "m.x".into() }, "method_missing"),
-            (OdooError::DatabaseNotFound { database: "x".into() }, "database_missing"),
-            (OdooError::AccessError { message: "group".into() }, "access_denied"),
-            (OdooError::Validation { message: "bad".into() }, "rejected"),
+            (
+                OdooError::ModelNotFound {
+                    model: "webrtc.session".into(),
+                },
+                "model_missing",
+            ),
+            (
+                OdooError::MethodNotFound {
+                    method: "m.x".into(),
+                },
+                "method_missing",
+            ),
+            (
+                OdooError::DatabaseNotFound {
+                    database: "x".into(),
+                },
+                "database_missing",
+            ),
+            (
+                OdooError::AccessError {
+                    message: "group".into(),
+                },
+                "access_denied",
+            ),
+            (
+                OdooError::Validation {
+                    message: "bad".into(),
+                },
+                "rejected",
+            ),
             (OdooError::Http5xx { status: 502 }, "unreachable"),
             (OdooError::Timeout, "unreachable"),
         ];

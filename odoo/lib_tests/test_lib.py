@@ -139,6 +139,30 @@ class TestGatewayEvent(unittest.TestCase):
                     self.assertIsNone(ev)
                     self.assertIn(fragment, reason)
 
+    def test_envelope(self):
+        """The outbox envelope is flattened: call_id from group, at from created_at."""
+        ev, reason = gateway_event.validate_event({
+            "key": "gw:3:connected", "group": "gw", "kind": "connected", "created_at": 1795255200.123,
+            "payload": {"seq": 3, "sip_code": 200}})
+        self.assertIsNone(reason)
+        self.assertEqual((ev["key"], ev["call_id"], ev["kind"], ev["seq"], ev["sip_code"]),
+                         ("gw:3:connected", "gw", "connected", 3, 200))
+        self.assertEqual(ev["at"], datetime.datetime(2026, 11, 21, 10, 0, 0, 123000))
+        ev, reason = gateway_event.validate_event({
+            "key": "gw:3", "group": "other", "kind": "ended", "created_at": 0,
+            "payload": {"call_id": "gw", "seq": 3, "kind": "ended", "at": "2026-11-21T10:00:00Z"}})
+        self.assertIsNone(reason)
+        self.assertEqual((ev["call_id"], ev["at"]), ("gw", datetime.datetime(2026, 11, 21, 10, 0, 0)))
+        for bad in ({"key": "k", "group": "g", "kind": "ended", "created_at": 1.0,
+                     "payload": {"seq": 1, "kind": "ringing"}},
+                    {"key": "k", "group": "g", "kind": "ended", "created_at": -5.0, "payload": {"seq": 1}},
+                    {"key": "k", "group": "g", "kind": "ended", "created_at": "x", "payload": {"seq": 1}},
+                    {"key": "k", "group": "g", "kind": "ended", "created_at": 1.0, "payload": {}}):
+            with self.subTest(raw=bad):
+                ev, reason = gateway_event.validate_event(bad)
+                self.assertIsNone(ev)
+                self.assertTrue(reason)
+
     def test_event_key(self):
         self.assertEqual(gateway_event.event_key(self.base()), "gw:1")
         for bad in (None, "x", {"key": 5}, {"key": ""}, {}):

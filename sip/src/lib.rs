@@ -8,4 +8,5 @@ pub mod transaction;
 pub use error::Error;
 pub mod dialog;
 pub mod framing;
+pub mod registration;
 pub mod ua;

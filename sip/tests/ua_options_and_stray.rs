@@ -53,14 +53,17 @@ fn out_of_dialog_options_gets_200_with_allow() {
     h.assert_drains_to_nothing();
 }
 
-/// RFC 3261 §8.2.6 / §17.2.1: an INVITE that starts no call of ours (inbound calls are not
-/// handled yet) gets a final response with a To-tag, which Asterisk ACKs; no event, no
-/// session, and the server transaction is gone after Timer I.
+/// RFC 3261 §8.2.6 / §17.2.1: an INVITE the application refuses (the gateway's answer when
+/// no user can take it) gets a final response with a To-tag, which Asterisk ACKs; the session
+/// is gone at once, and the server transaction after Timer I.
 #[test]
 fn inbound_invite_is_refused_and_acked() {
     let mut h = Harness::udp();
     let invite = capture("inbound-originate-gw-busy-486-01-ast2gw-invite-sdp.sip");
     h.receive(invite.as_bytes());
+    assert_eq!(h.sent(), vec![], "the application decides first");
+    let call = h.incoming();
+    h.ua.reject(h.now, call.handle, 480);
     let sent = h.sent();
     assert_eq!(sent.len(), 1, "{sent:?}");
     let refusal = response(&sent[0]);
@@ -70,8 +73,8 @@ fn inbound_invite_is_refused_and_acked() {
         (29107, rsip::Method::Invite)
     );
     let tag = message::to_tag(&refusal).unwrap().unwrap();
-    assert_eq!(h.ua.poll_event(), None);
     assert_eq!(h.ua.session_count(), 0);
+    let _ = h.events(call.handle);
 
     // The retransmitted INVITE gets the 480 again.
     h.receive(invite.as_bytes());

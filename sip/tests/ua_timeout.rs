@@ -62,7 +62,7 @@ fn udp_invite_is_retransmitted_then_times_out_with_408() {
         events,
         vec![(
             ms(32_000),
-            UaEvent {
+            UaEvent::Session {
                 handle: 31,
                 event: timeout()
             }
@@ -91,7 +91,7 @@ fn tcp_invite_is_not_retransmitted_and_times_out_with_408() {
         out,
         vec![(
             ms(32_000),
-            Output::Event(UaEvent {
+            Output::Event(UaEvent::Session {
                 handle: 32,
                 event: timeout()
             })

@@ -249,5 +249,153 @@ window.__gw = (() => {
     return { offer: sender.localDescription.sdp };
   };
 
+  // ---- Devices: further signaling sessions of this page, each with its own WebSocket and, once
+  // it accepts an inbound call, its own RTCPeerConnection. The gateway sees each as one device of
+  // the user. Each keeps its own record in __gw.devices[name]:
+  //   events  every server message, as {at: performance.now(), wall: ms since the Unix epoch, msg}
+  //   log     client-side notes and errors, as {at, text}
+  // `wall` (performance.timeOrigin + now) lets a test compare the page's receive time with the
+  // send time another program logged on the same machine.
+  gw.devices = {};
+  const wallNow = () => performance.timeOrigin + performance.now();
+  const devNote = (dev, text) => dev.log.push({ at: now(), text: String(text) });
+  const devSend = (dev, msg) => dev.ws.send(JSON.stringify(msg));
+
+  const onDeviceMessage = async (dev, msg) => {
+    if (msg.type === 'answer' && dev.pc && msg.call_id === dev.callId) {
+      await dev.pc.setRemoteDescription({ type: 'answer', sdp: loopbackOnlySdp(msg.sdp) });
+      while (dev.pendingIce.length > 0) await addDeviceIce(dev, dev.pendingIce.shift());
+    } else if (msg.type === 'ice' && dev.pc && msg.call_id === dev.callId) {
+      if (dev.pc.remoteDescription) await addDeviceIce(dev, msg.candidate);
+      else dev.pendingIce.push(msg.candidate);
+    }
+  };
+  const addDeviceIce = async (dev, candidate) => {
+    if (!candidate || !candidate.candidate) return; // end of candidates: nothing to add
+    if (!isLoopbackCandidate(candidate.candidate)) {
+      devNote(dev, `ignored remote candidate off loopback: ${candidate.candidate}`);
+      return;
+    }
+    await dev.pc.addIceCandidate(candidate);
+  };
+
+  // Opens device `name`'s WebSocket; resolves with its hello.
+  gw.openDevice = (name, wsUrl) =>
+    withTimeout(
+      new Promise((resolve, reject) => {
+        const dev = { name, events: [], log: [], ws: null, pc: null, callId: null, hello: null, pendingIce: [] };
+        gw.devices[name] = dev;
+        const ws = new WebSocket(wsUrl);
+        dev.ws = ws;
+        ws.onmessage = (event) => {
+          let msg;
+          try {
+            msg = JSON.parse(event.data);
+          } catch (e) {
+            devNote(dev, `unparsable server frame: ${event.data}`);
+            return;
+          }
+          dev.events.push({ at: now(), wall: wallNow(), msg });
+          onDeviceMessage(dev, msg).catch((e) => devNote(dev, `handling ${msg.type}: ${e}`));
+          if (msg.type === 'hello') {
+            dev.hello = msg;
+            resolve(msg);
+          }
+        };
+        ws.onclose = (event) => {
+          dev.events.push({ at: now(), wall: wallNow(), msg: { type: '__ws_closed', code: event.code, reason: event.reason } });
+          reject(new Error(`device ${name}: WebSocket closed before hello: code ${event.code}`));
+        };
+        ws.onerror = () => devNote(dev, 'WebSocket error');
+      }),
+      10000,
+      `hello on device ${name}`
+    );
+
+  // Accepts inbound call `callId` on device `name`: opens the microphone, creates the offer and
+  // sends it in `accept` (the browser stays the offerer). opts: {trickle (default true), codecs}.
+  // With trickle, candidates found before `accept` is sent are held back until it is.
+  gw.acceptIncoming = async (name, callId, opts) => {
+    const dev = gw.devices[name];
+    const options = opts || {};
+    const trickle = options.trickle !== false;
+    const stream = await openMic();
+    const pc = new RTCPeerConnection({ iceServers: (dev.hello && dev.hello.ice_servers) || [] });
+    dev.pc = pc;
+    dev.callId = callId;
+    playRemote(pc);
+    const transceiver = pc.addTransceiver(stream.getAudioTracks()[0], { direction: 'sendrecv', streams: [stream] });
+    if (options.codecs && options.codecs.length > 0) preferCodecs(transceiver, options.codecs);
+    let acceptSent = false;
+    const heldBack = [];
+    pc.addEventListener('icecandidate', (event) => {
+      if (!trickle) return;
+      if (event.candidate && !isLoopbackCandidate(event.candidate.candidate)) return;
+      const msg = { type: 'ice', call_id: callId, candidate: event.candidate ? event.candidate.toJSON() : null };
+      if (acceptSent) devSend(dev, msg);
+      else heldBack.push(msg);
+    });
+    pc.addEventListener('connectionstatechange', () => devNote(dev, `pc connectionState ${pc.connectionState}`));
+    const offer = await pc.createOffer();
+    await pc.setLocalDescription(offer);
+    let sdp = offer.sdp;
+    if (!trickle) {
+      await waitIceGatheringComplete(pc, 10000);
+      sdp = loopbackOnlySdp(pc.localDescription.sdp);
+    }
+    dev.acceptSentAt = now();
+    devSend(dev, { type: 'accept', call_id: callId, sdp });
+    acceptSent = true;
+    for (const msg of heldBack) devSend(dev, msg);
+    return { offer: sdp };
+  };
+
+  // Declines inbound call `callId` on device `name` (reason: busy or decline).
+  gw.rejectIncoming = (name, callId, reason) => {
+    const msg = { type: 'reject', call_id: callId, reason };
+    devSend(gw.devices[name], msg);
+    return msg;
+  };
+
+  // Hangs up call `callId` from device `name`.
+  gw.deviceHangup = (name, callId) => {
+    const msg = { type: 'hangup', call_id: callId };
+    devSend(gw.devices[name], msg);
+    return msg;
+  };
+
+  // Closes device `name`'s WebSocket (and its peer connection); resolves once closed.
+  gw.closeDevice = (name) =>
+    withTimeout(
+      new Promise((resolve) => {
+        const dev = gw.devices[name];
+        if (dev.pc) dev.pc.close();
+        if (dev.ws.readyState === WebSocket.CLOSED) return resolve(true);
+        dev.ws.addEventListener('close', () => resolve(true));
+        dev.ws.close(1000, 'device closed by the test');
+      }),
+      10000,
+      `closing device ${name}`
+    );
+
+  // Received-audio statistics of device `name` (see inboundAudio).
+  gw.deviceInboundAudio = (name) => {
+    const dev = gw.devices[name];
+    return dev && dev.pc ? gw.inboundAudio(dev.pc) : gw.inboundAudio({ getStats: async () => new Map() });
+  };
+
+  // Sent-audio statistics of device `name` (see outboundAudio).
+  gw.deviceOutboundAudio = (name) => {
+    const dev = gw.devices[name];
+    return dev && dev.pc ? gw.outboundAudio(dev.pc) : { packetsSent: 0, bytesSent: 0, mimeType: null };
+  };
+
+  // Every device's events and notes, for failure reports.
+  gw.devicesState = () => {
+    const out = {};
+    for (const [name, dev] of Object.entries(gw.devices)) out[name] = { events: dev.events, log: dev.log };
+    return out;
+  };
+
   return gw;
 })();

@@ -1,5 +1,5 @@
 //! The gateway binary under test: configured by a TOML file the test writes, started with
-//! `webrtc-gateway serve --config FILE`, ready once `GET /healthz` answers 200 "ok".
+//! `webrtc-gateway serve --config FILE`, ready once `GET /healthz` answers 200 with `"status": "ok"`.
 
 use std::fs::File;
 use std::net::SocketAddr;
@@ -30,6 +30,16 @@ pub(crate) struct GatewayOptions {
     tcp: bool,
     /// `media.rtp_timeout`, as a duration string.
     rtp_timeout: String,
+    /// `[sip.users.<name>]` tables: (name, username, password).
+    users: Vec<(String, String, String)>,
+    /// `sip.trunk`, when set.
+    trunk: Option<bool>,
+    /// `sip.unregister_grace`, when set.
+    unregister_grace: Option<String>,
+    /// `sip.options_interval`, when set.
+    options_interval: Option<String>,
+    /// `sip.register_expires`, when set.
+    register_expires: Option<String>,
 }
 
 impl Default for GatewayOptions {
@@ -38,6 +48,11 @@ impl Default for GatewayOptions {
             ice_servers: "[]".to_owned(),
             tcp: false,
             rtp_timeout: "30s".to_owned(),
+            users: Vec::new(),
+            trunk: None,
+            unregister_grace: None,
+            options_interval: None,
+            register_expires: None,
         }
     }
 }
@@ -58,6 +73,41 @@ impl GatewayOptions {
     /// `media.rtp_timeout`, e.g. `"2s"`.
     pub(crate) fn rtp_timeout(mut self, timeout: &str) -> Self {
         self.rtp_timeout = timeout.to_owned();
+        self
+    }
+
+    /// A `[sip.users.<name>]` table: the gateway registers `sip_username` with `password` while
+    /// user `name` has a device connected (`name` must be a user of `auth.dev_tokens`).
+    pub(crate) fn user(mut self, name: &str, sip_username: &str, password: &str) -> Self {
+        self.users.push((
+            name.to_owned(),
+            sip_username.to_owned(),
+            password.to_owned(),
+        ));
+        self
+    }
+
+    /// `sip.trunk`: accept INVITEs to `sip:<user>@<gateway>` for any connected user.
+    pub(crate) fn trunk(mut self, trunk: bool) -> Self {
+        self.trunk = Some(trunk);
+        self
+    }
+
+    /// `sip.unregister_grace`, e.g. `"1s"`.
+    pub(crate) fn unregister_grace(mut self, grace: &str) -> Self {
+        self.unregister_grace = Some(grace.to_owned());
+        self
+    }
+
+    /// `sip.options_interval`, e.g. `"0s"` (no OPTIONS keepalive toward the proxy).
+    pub(crate) fn options_interval(mut self, interval: &str) -> Self {
+        self.options_interval = Some(interval.to_owned());
+        self
+    }
+
+    /// `sip.register_expires`, e.g. `"60s"` (the expiry each REGISTER asks for).
+    pub(crate) fn register_expires(mut self, expires: &str) -> Self {
+        self.register_expires = Some(expires.to_owned());
         self
     }
 }
@@ -132,13 +182,14 @@ impl Gateway {
             }
             if let Ok(Ok((200, body))) =
                 tokio::time::timeout(Duration::from_secs(2), self.get("/healthz")).await
-                && body.trim() == "ok"
+                && serde_json::from_str::<serde_json::Value>(&body)
+                    .is_ok_and(|v| v["status"] == "ok")
             {
                 return Ok(());
             }
             if tokio::time::Instant::now() >= deadline {
                 bail!(
-                    "the gateway did not answer GET /healthz with 200 \"ok\" within {READY_TIMEOUT:?}; its log:\n{}",
+                    "the gateway did not answer GET /healthz with 200 and status ok within {READY_TIMEOUT:?}; its log:\n{}",
                     self.log()
                 );
             }
@@ -228,6 +279,25 @@ fn config_toml(
     } else {
         ("udp", "")
     };
+    let mut sip_extra = String::new();
+    if let Some(trunk) = options.trunk {
+        sip_extra.push_str(&format!("trunk = {trunk}\n"));
+    }
+    for (key, value) in [
+        ("unregister_grace", &options.unregister_grace),
+        ("options_interval", &options.options_interval),
+        ("register_expires", &options.register_expires),
+    ] {
+        if let Some(value) = value {
+            sip_extra.push_str(&format!("{key} = \"{value}\"\n"));
+        }
+    }
+    let mut users = String::new();
+    for (name, username, password) in &options.users {
+        users.push_str(&format!(
+            "\n[sip.users.{name}]\nusername = \"{username}\"\npassword = \"{password}\"\n"
+        ));
+    }
     format!(
         r#"[http]
 listen = "127.0.0.1:{http_port}"
@@ -242,7 +312,7 @@ proxy = "sip:127.0.0.1:{proxy_port}{proxy_params}"
 domain = "127.0.0.1"
 username = "gateway"
 password = "secret"
-
+{sip_extra}
 [media]
 rtp_ports = "{first}-{last}"
 sip_codecs = ["opus", "pcmu", "pcma"]
@@ -253,7 +323,7 @@ dev_tokens = {{ alice = "{ALICE_TOKEN}" }}
 
 [log]
 level = "debug"
-"#,
+{users}"#,
         first = rtp.0,
         last = rtp.1,
         ice_servers = options.ice_servers,

@@ -4,11 +4,15 @@
 // Each test binary uses only part of the harness.
 #![allow(dead_code)]
 
+pub(crate) mod baresip;
 pub(crate) mod browser;
+pub(crate) mod device;
 pub(crate) mod gateway;
+pub(crate) mod inbound;
 pub(crate) mod ports;
 pub(crate) mod rig;
 pub(crate) mod sipp;
+pub(crate) mod sipp_log;
 pub(crate) mod stub_http;
 pub(crate) mod tone;
 pub(crate) mod ws;

@@ -294,7 +294,8 @@ pub(crate) async fn wait_energy(
     }
 }
 
-fn audio_stats(s: &Value) -> Result<AudioStats> {
+/// Reads `window.__gw.inboundAudio()`'s result.
+pub(crate) fn audio_stats(s: &Value) -> Result<AudioStats> {
     Ok(AudioStats {
         packets_received: s["packetsReceived"].as_u64().context("packetsReceived")?,
         total_audio_energy: s["totalAudioEnergy"].as_f64().context("totalAudioEnergy")?,

@@ -3,7 +3,7 @@
 //! message to a temp dir.
 
 use std::fs::File;
-use std::net::{TcpListener, UdpSocket};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener, UdpSocket};
 use std::path::PathBuf;
 use std::process::{ExitStatus, Stdio};
 use std::time::Duration;
@@ -12,7 +12,8 @@ use anyhow::{Context, Result, bail};
 use tempfile::TempDir;
 use tokio::process::{Child, Command};
 
-use super::ports::{free_tcp_port, free_udp_port, loopback, rtp_block};
+use super::ports::{free_tcp_port, free_udp_port, rtp_block};
+use super::sipp_log::{self, LoggedMessage};
 use super::{data_dir, require_program, tail};
 
 /// Where the Debian package `sip-tester` installs SIPp.
@@ -38,6 +39,9 @@ pub(crate) struct SippOptions {
     pub(crate) tcp: bool,
     /// Further arguments, e.g. `-key name value` for a `[name]` keyword of the scenario.
     pub(crate) extra: Vec<String>,
+    /// The local address SIPp binds (`-i`); 127.0.0.1 when `None`. Another loopback address
+    /// (127.0.0.2) plays a host that is not the configured Asterisk.
+    pub(crate) local_ip: Option<Ipv4Addr>,
 }
 
 impl Default for SippOptions {
@@ -46,6 +50,7 @@ impl Default for SippOptions {
             rtp_echo: true,
             tcp: false,
             extra: Vec::new(),
+            local_ip: None,
         }
     }
 }
@@ -59,6 +64,7 @@ pub(crate) struct Sipp {
     media_port: u16,
     tcp: bool,
     status: Option<ExitStatus>,
+    local_ip: Ipv4Addr,
 }
 
 impl Sipp {
@@ -80,10 +86,11 @@ impl Sipp {
     pub(crate) async fn spawn_with(scenario: Scenario<'_>, options: &SippOptions) -> Result<Sipp> {
         let sipp = require_program(SIPP)?;
         let dir = tempfile::Builder::new().prefix("e2e-sipp-").tempdir()?;
-        let port = if options.tcp {
-            free_tcp_port()?
-        } else {
-            free_udp_port()?
+        let local_ip = options.local_ip.unwrap_or(Ipv4Addr::LOCALHOST);
+        let port = match (options.tcp, options.local_ip) {
+            (true, _) => free_tcp_port()?,
+            (false, None) => free_udp_port()?,
+            (false, Some(ip)) => free_udp_port_on(ip)?,
         };
         // -rtp_echo also echoes on media_port + 2 (video), so give SIPp a block of its own.
         let (media_port, _) = rtp_block()?;
@@ -105,7 +112,9 @@ impl Sipp {
         let screen = File::create(dir.path().join("screen.txt"))?;
         command
             .args(&options.extra)
-            .args(["-i", "127.0.0.1", "-p"])
+            .arg("-i")
+            .arg(local_ip.to_string())
+            .arg("-p")
             .arg(port.to_string())
             .args(["-m", "1"]);
         if options.rtp_echo {
@@ -128,6 +137,9 @@ impl Sipp {
             .arg("-error_file")
             .arg(dir.path().join("errors.log"))
             .current_dir(dir.path())
+            // The message log's timestamps are local time: make them UTC, so that a test can
+            // compare them with other clocks (see sipp_log).
+            .env("TZ", "UTC")
             .stdin(Stdio::null())
             .stdout(screen.try_clone()?)
             .stderr(screen)
@@ -143,6 +155,7 @@ impl Sipp {
             media_port,
             tcp: options.tcp,
             status: None,
+            local_ip,
         };
         sipp.wait_listening().await?;
         Ok(sipp)
@@ -159,10 +172,11 @@ impl Sipp {
                     self.report()
                 );
             }
+            let address = SocketAddr::from((self.local_ip, self.port));
             let held = if self.tcp {
-                TcpListener::bind(loopback(self.port)).is_err()
+                TcpListener::bind(address).is_err()
             } else {
-                UdpSocket::bind(loopback(self.port)).is_err()
+                UdpSocket::bind(address).is_err()
             };
             if held {
                 return Ok(());
@@ -170,8 +184,9 @@ impl Sipp {
             tokio::time::sleep(Duration::from_millis(25)).await;
         }
         bail!(
-            "SIPp ({}) did not bind {protocol} 127.0.0.1:{} within 5 s",
+            "SIPp ({}) did not bind {protocol} {}:{} within 5 s",
             self.name,
+            self.local_ip,
             self.port
         )
     }
@@ -231,6 +246,16 @@ impl Sipp {
         self.read("messages.log")
     }
 
+    /// Every SIP message SIPp sent and received so far, parsed, with its time.
+    pub(crate) fn logged(&self) -> Vec<LoggedMessage> {
+        sipp_log::parse(&self.messages())
+    }
+
+    /// The address SIPp sends from (`-i`).
+    pub(crate) fn local_ip(&self) -> IpAddr {
+        IpAddr::V4(self.local_ip)
+    }
+
     /// The SIP message log, unexpected-message log and screen, for a failure report.
     pub(crate) fn report(&self) -> String {
         format!(
@@ -267,4 +292,11 @@ impl Drop for Sipp {
             self.dump();
         }
     }
+}
+
+/// A UDP port on `ip` that was free a moment ago.
+fn free_udp_port_on(ip: Ipv4Addr) -> Result<u16> {
+    let socket = UdpSocket::bind(SocketAddr::from((ip, 0)))
+        .with_context(|| format!("binding a UDP port on {ip}"))?;
+    Ok(socket.local_addr()?.port())
 }

@@ -1,18 +1,29 @@
-//! The call's media resources: its sockets (bound from the RTP port range) and, once the SIP side
-//! has answered, the WebRTC leg and the bridge built from both SDPs.
+//! A call's media: its sockets (bound from the RTP port range), the codec plan, and — once both SDPs
+//! are known — the WebRTC leg and the bridge. [`MediaSession`] is the part of a call task that moves
+//! packets; outbound and inbound calls both drive it.
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
+use bytes::Bytes;
+use gateway_media::rtp::RtpFields;
 use gateway_media::{G711Law, PortLease};
-use gateway_sip::sdp::{self, AudioCodec, SipSdp};
+use gateway_sip::sdp::{self, AudioCodec, OfferedCodec, SipSdp};
 use rand::Rng;
 use tokio::net::UdpSocket;
 use tokio::time::Instant;
 
-use super::CallRequest;
 use super::bridge::{Bridge, BridgeMode, LegIds};
+use super::rtcp_leg::RtcpLeg;
+use super::stun;
 use crate::app::App;
-use crate::webrtc::{BrowserCodec, LegParams, WebrtcLeg};
+use crate::signaling::messages::IceCandidate;
+use crate::webrtc::{BrowserCodec, LegEvent, LegParams, WebrtcLeg};
+
+/// How long the answer may wait for the STUN server's reply before it goes out with host
+/// candidates only.
+pub(crate) const STUN_WAIT: Duration = Duration::from_millis(500);
+const RTCP_INTERVAL: Duration = Duration::from_secs(5);
 
 /// The sockets of one call; the leases return the ports when the call ends.
 pub(crate) struct Sockets {
@@ -23,7 +34,7 @@ pub(crate) struct Sockets {
     _leases: Vec<PortLease>,
 }
 
-/// The media of a call whose SIP side has answered.
+/// The media of a call whose two SDPs are known.
 pub(crate) struct Media {
     pub(crate) leg: WebrtcLeg,
     pub(crate) bridge: Bridge,
@@ -31,91 +42,442 @@ pub(crate) struct Media {
     pub(crate) sip_rtcp_remote: SocketAddr,
 }
 
-/// Builds the WebRTC leg and the bridge from the SIP side's answer.
-pub(crate) fn setup_media(
-    app: &App,
-    req: &CallRequest,
-    sockets: &Sockets,
-    sip_answer: &str,
-    srflx: Option<(SocketAddr, String)>,
-) -> Result<(Media, String), String> {
-    let answer = SipSdp::parse(sip_answer).map_err(|e| e.to_string())?;
-    let neg = sdp::choose_answer_codec(&answer, &req.sip_codecs).map_err(|e| e.to_string())?;
-    let (browser_kind, offered) = sdp::browser_codec_for(&req.offer, neg.sip_codec)
-        .ok_or_else(|| "the browser offered no codec for the SIP side's choice".to_owned())?;
-    let mode = if browser_kind == neg.sip_codec {
-        BridgeMode::Passthrough
-    } else {
-        match neg.sip_codec {
-            AudioCodec::Pcmu => BridgeMode::Transcode(G711Law::Ulaw),
-            AudioCodec::Pcma => BridgeMode::Transcode(G711Law::Alaw),
-            AudioCodec::Opus => return Err("no transcoding path to Opus".into()),
-        }
-    };
-    let mut rng = rand::thread_rng();
-    let browser_ssrc: u32 = rng.r#gen();
-    let advertised = SocketAddr::new(
-        app.config
-            .webrtc
-            .public_ip
-            .unwrap_or(app.config.webrtc.host_ip),
-        sockets.webrtc_addr.port(),
-    );
-    let codec = BrowserCodec {
-        pt: offered.pt,
-        name: offered.name.clone(),
-        clock_rate: offered.clock_rate,
-        channels: offered.channels,
-        fmtp: offered.fmtp.clone(),
-    };
-    let (leg, answer_sdp) = WebrtcLeg::answer(
-        Instant::now().into_std(),
-        LegParams {
-            offer_sdp: &req.offer_sdp,
-            codec: &codec,
-            local_addr: sockets.webrtc_addr,
-            advertised,
-            srflx,
-            ssrc: browser_ssrc,
-        },
-    )
-    .map_err(|e| e.to_string())?;
-    let bridge = Bridge::new(
-        mode,
-        LegIds {
-            ssrc: browser_ssrc,
-            pt: offered.pt,
-            seq: rng.r#gen(),
-            ts: rng.r#gen(),
-        },
-        LegIds {
-            ssrc: rng.r#gen(),
-            pt: neg.sip_pt,
-            seq: rng.r#gen(),
-            ts: rng.r#gen(),
-        },
-    )
-    .map_err(|e| e.to_string())?;
-    tracing::info!(
-        call_id = %req.call_id,
-        sip_codec = ?neg.sip_codec,
-        browser_codec = ?browser_kind,
-        mode = ?mode,
-        "media negotiated"
-    );
-    Ok((
-        Media {
-            leg,
-            bridge,
+/// Which codec each leg uses, and where the SIP side's media goes.
+#[derive(Debug, Clone)]
+pub(crate) struct MediaPlan {
+    /// The browser's codec, as it offered it (payload type, fmtp).
+    pub(crate) browser: OfferedCodec,
+    /// Its kind.
+    pub(crate) browser_kind: AudioCodec,
+    /// The SIP side's codec.
+    pub(crate) sip_codec: AudioCodec,
+    /// Its payload type on the SIP side.
+    pub(crate) sip_pt: u8,
+    /// SIP-side RTP destination.
+    pub(crate) sip_remote: SocketAddr,
+    /// SIP-side RTCP destination.
+    pub(crate) sip_rtcp_remote: SocketAddr,
+}
+
+impl MediaPlan {
+    /// The plan for an outbound call, from the SIP side's answer to our offer.
+    pub(crate) fn from_sip_answer(
+        browser_offer: &sdp::BrowserOffer,
+        offered: &[AudioCodec],
+        sip_answer: &str,
+    ) -> Result<Self, String> {
+        let answer = SipSdp::parse(sip_answer).map_err(|e| e.to_string())?;
+        let neg = sdp::choose_answer_codec(&answer, offered).map_err(|e| e.to_string())?;
+        let (browser_kind, browser) = sdp::browser_codec_for(browser_offer, neg.sip_codec)
+            .ok_or_else(|| "the browser offered no codec for the SIP side's choice".to_owned())?;
+        Ok(Self {
+            browser,
+            browser_kind,
+            sip_codec: neg.sip_codec,
+            sip_pt: neg.sip_pt,
             sip_remote: neg.remote_addr,
             sip_rtcp_remote: neg.remote_rtcp,
-        },
-        answer_sdp,
-    ))
+        })
+    }
+
+    fn mode(&self) -> Result<BridgeMode, String> {
+        if self.browser_kind == self.sip_codec {
+            return Ok(BridgeMode::Passthrough);
+        }
+        match self.sip_codec {
+            AudioCodec::Pcmu => Ok(BridgeMode::Transcode(G711Law::Ulaw)),
+            AudioCodec::Pcma => Ok(BridgeMode::Transcode(G711Law::Alaw)),
+            AudioCodec::Opus => Err("no transcoding path to Opus".into()),
+        }
+    }
+}
+
+/// Where a STUN Binding for the server-reflexive candidate stands.
+enum Srflx {
+    /// No STUN server configured, or given up.
+    None,
+    /// Request sent at `sent`, awaiting the response with this transaction id.
+    Pending {
+        tid: [u8; 12],
+        sent: Instant,
+        url: String,
+    },
+    /// The mapped address and the server's URL.
+    Known(SocketAddr, String),
+}
+
+/// Something the media session reports to its call task.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum MediaEvent {
+    /// ICE and DTLS with the browser are up.
+    Connected,
+    /// The WebRTC leg failed or closed.
+    Failed,
+    /// No RTP for longer than `rtp_timeout` on a leg.
+    RtpTimeout,
+    /// The STUN wait is over (answered or given up): an answer may go out now.
+    StunSettled,
+}
+
+/// The packet-moving part of a call: sockets, STUN, the WebRTC leg, the bridge, RTCP, timeouts.
+pub(crate) struct MediaSession {
+    sockets: Sockets,
+    media: Option<Media>,
+    srflx: Srflx,
+    pending_ice: Vec<Option<IceCandidate>>,
+    /// Whether RTP inactivity counts (set once the SIP side has answered).
+    pub(crate) timeout_armed: bool,
+    rtp_timeout: Duration,
+    last_rx_sip: Instant,
+    last_rx_browser: Instant,
+    rtcp: RtcpLeg,
+    rtcp_due: Instant,
+    /// Receive buffers, one per socket: the three receives wait at the same time.
+    buf_webrtc: Vec<u8>,
+    buf_rtp: Vec<u8>,
+    buf_rtcp: Vec<u8>,
+    out: Vec<u8>,
+    call_id: String,
+}
+
+impl MediaSession {
+    /// Binds the call's sockets; fails when the port range is exhausted.
+    pub(crate) async fn bind(app: &App, call_id: &str) -> Result<Self, String> {
+        let sockets = bind_sockets(app).await?;
+        let mut rng = rand::thread_rng();
+        Ok(Self {
+            sockets,
+            media: None,
+            srflx: Srflx::None,
+            pending_ice: Vec::new(),
+            timeout_armed: false,
+            rtp_timeout: app.config.media.rtp_timeout,
+            last_rx_sip: Instant::now(),
+            last_rx_browser: Instant::now(),
+            rtcp: RtcpLeg::new(rng.r#gen(), rng.r#gen()),
+            rtcp_due: Instant::now() + RTCP_INTERVAL,
+            buf_webrtc: vec![0u8; 2048],
+            buf_rtp: vec![0u8; 2048],
+            buf_rtcp: vec![0u8; 2048],
+            out: vec![0u8; 2048],
+            call_id: call_id.to_owned(),
+        })
+    }
+
+    /// The SIP-side RTP port (for our SDP).
+    pub(crate) fn sip_rtp_port(&self) -> u16 {
+        self.sockets.rtp.local_addr().map(|a| a.port()).unwrap_or(0)
+    }
+
+    /// Whether the WebRTC leg exists.
+    pub(crate) fn has_media(&self) -> bool {
+        self.media.is_some()
+    }
+
+    /// Whether ICE and DTLS with the browser are up.
+    pub(crate) fn is_connected(&self) -> bool {
+        self.media.as_ref().is_some_and(|m| m.leg.is_connected())
+    }
+
+    /// Whether the STUN reply is still awaited.
+    pub(crate) fn stun_pending(&self) -> bool {
+        matches!(self.srflx, Srflx::Pending { .. })
+    }
+
+    /// Sends a STUN Binding request to the first STUN server, if one is configured.
+    pub(crate) async fn start_stun(&mut self, app: &App) {
+        let Some(url) = app
+            .config
+            .webrtc
+            .ice_servers
+            .iter()
+            .flat_map(|s| s.urls.iter())
+            .find(|u| u.starts_with("stun:"))
+            .cloned()
+        else {
+            return;
+        };
+        let hostport = url.trim_start_matches("stun:");
+        let hostport = hostport.split('?').next().unwrap_or(hostport);
+        let target = if hostport.contains(':') {
+            hostport.to_owned()
+        } else {
+            format!("{hostport}:3478")
+        };
+        let Ok(Some(dest)) = tokio::net::lookup_host(target.as_str())
+            .await
+            .map(|mut it| it.next())
+        else {
+            tracing::warn!(%url, "STUN server does not resolve; host candidates only");
+            return;
+        };
+        let tid: [u8; 12] = rand::thread_rng().r#gen();
+        if self
+            .sockets
+            .webrtc
+            .try_send_to(&stun::binding_request(tid), dest)
+            .is_ok()
+        {
+            self.srflx = Srflx::Pending {
+                tid,
+                sent: Instant::now(),
+                url,
+            };
+        }
+    }
+
+    /// Builds the WebRTC leg and the bridge; returns the SDP answer for the browser.
+    pub(crate) fn build(
+        &mut self,
+        app: &App,
+        offer_sdp: &str,
+        plan: &MediaPlan,
+    ) -> Result<String, String> {
+        let mode = plan.mode()?;
+        let mut rng = rand::thread_rng();
+        let browser_ssrc: u32 = rng.r#gen();
+        let advertised = SocketAddr::new(
+            app.config
+                .webrtc
+                .public_ip
+                .unwrap_or(app.config.webrtc.host_ip),
+            self.sockets.webrtc_addr.port(),
+        );
+        let codec = BrowserCodec {
+            pt: plan.browser.pt,
+            name: plan.browser.name.clone(),
+            clock_rate: plan.browser.clock_rate,
+            channels: plan.browser.channels,
+            fmtp: plan.browser.fmtp.clone(),
+        };
+        let srflx = match &self.srflx {
+            Srflx::Known(a, url) => Some((*a, url.clone())),
+            _ => None,
+        };
+        let (mut leg, answer_sdp) = WebrtcLeg::answer(
+            Instant::now().into_std(),
+            LegParams {
+                offer_sdp,
+                codec: &codec,
+                local_addr: self.sockets.webrtc_addr,
+                advertised,
+                srflx,
+                ssrc: browser_ssrc,
+            },
+        )
+        .map_err(|e| e.to_string())?;
+        let bridge = Bridge::new(
+            mode,
+            LegIds {
+                ssrc: browser_ssrc,
+                pt: plan.browser.pt,
+                seq: rng.r#gen(),
+                ts: rng.r#gen(),
+            },
+            LegIds {
+                ssrc: rng.r#gen(),
+                pt: plan.sip_pt,
+                seq: rng.r#gen(),
+                ts: rng.r#gen(),
+            },
+        )
+        .map_err(|e| e.to_string())?;
+        for c in self.pending_ice.drain(..) {
+            if let Err(e) = leg.add_remote_candidate(c) {
+                tracing::debug!(error = %e, "buffered candidate refused");
+            }
+        }
+        tracing::info!(
+            call_id = %self.call_id,
+            sip_codec = ?plan.sip_codec,
+            browser_codec = ?plan.browser_kind,
+            ?mode,
+            "media negotiated"
+        );
+        self.media = Some(Media {
+            leg,
+            bridge,
+            sip_remote: plan.sip_remote,
+            sip_rtcp_remote: plan.sip_rtcp_remote,
+        });
+        Ok(answer_sdp)
+    }
+
+    /// Points the SIP side's media elsewhere (a final answer after early media, a re-INVITE).
+    pub(crate) fn retarget(&mut self, rtp: SocketAddr, rtcp: SocketAddr) {
+        if let Some(m) = self.media.as_mut() {
+            m.sip_remote = rtp;
+            m.sip_rtcp_remote = rtcp;
+        }
+    }
+
+    /// Adds a browser candidate, or keeps it until the leg exists.
+    pub(crate) fn add_ice(&mut self, cand: Option<IceCandidate>) -> Result<(), String> {
+        match self.media.as_mut() {
+            Some(m) => m.leg.add_remote_candidate(cand).map_err(|e| e.to_string()),
+            None => {
+                self.pending_ice.push(cand);
+                Ok(())
+            }
+        }
+    }
+
+    /// Starts counting RTP inactivity from now.
+    pub(crate) fn arm_timeout(&mut self) {
+        self.timeout_armed = true;
+        self.last_rx_sip = Instant::now();
+        self.last_rx_browser = Instant::now();
+    }
+
+    /// Waits for the next packet or deadline and handles it. Cancel-safe: the only await is the
+    /// wait itself; all sends are non-blocking (a full socket buffer drops the packet, as a
+    /// congested network would).
+    pub(crate) async fn step(&mut self) -> Option<MediaEvent> {
+        if let Some(ev) = self.drain() {
+            return Some(ev);
+        }
+        let mut deadline = self.rtcp_due.min(Instant::now() + Duration::from_secs(1));
+        if let Some(t) = self.media.as_mut().and_then(|m| m.leg.poll_timeout()) {
+            deadline = deadline.min(Instant::from_std(t));
+        }
+        if let Srflx::Pending { sent, .. } = self.srflx {
+            deadline = deadline.min(sent + STUN_WAIT);
+        }
+        let event = tokio::select! {
+            r = self.sockets.webrtc.recv_from(&mut self.buf_webrtc) => match r {
+                Ok((n, from)) => self.on_webrtc_datagram(from, n),
+                Err(_) => None,
+            },
+            r = self.sockets.rtp.recv_from(&mut self.buf_rtp) => match r {
+                Ok((n, from)) => { self.on_sip_rtp(from, n); None }
+                Err(_) => None,
+            },
+            r = self.sockets.rtcp.recv_from(&mut self.buf_rtcp) => match r {
+                Ok((n, _)) => { self.rtcp.on_rtcp(&self.buf_rtcp[..n], Instant::now()); None }
+                Err(_) => None,
+            },
+            _ = tokio::time::sleep_until(deadline) => self.on_tick(),
+        };
+        event.or_else(|| self.drain())
+    }
+
+    /// Sends what the WebRTC leg produced and forwards the browser's RTP to the SIP side.
+    fn drain(&mut self) -> Option<MediaEvent> {
+        let m = self.media.as_mut()?;
+        while let Some((dest, data)) = m.leg.poll_transmit() {
+            let _ = self.sockets.webrtc.try_send_to(&data, dest);
+        }
+        let mut event = None;
+        while let Some(ev) = m.leg.poll_event() {
+            event = Some(match ev {
+                LegEvent::Connected => {
+                    self.last_rx_browser = Instant::now();
+                    MediaEvent::Connected
+                }
+                LegEvent::Failed => MediaEvent::Failed,
+            });
+        }
+        while let Some(pkt) = m.leg.poll_rtp() {
+            self.last_rx_browser = Instant::now();
+            let f = RtpFields {
+                pt: pkt.header.payload_type,
+                marker: pkt.header.marker,
+                seq: pkt.header.sequence_number,
+                ts: pkt.header.timestamp,
+                ssrc: pkt.header.ssrc,
+            };
+            let n = m.bridge.browser_to_sip(f, &pkt.payload, &mut self.out);
+            if n > 0 {
+                self.rtcp.on_sent(&self.out[..n]);
+                let _ = self.sockets.rtp.try_send_to(&self.out[..n], m.sip_remote);
+            }
+        }
+        event
+    }
+
+    fn on_webrtc_datagram(&mut self, from: SocketAddr, n: usize) -> Option<MediaEvent> {
+        let data = &self.buf_webrtc[..n];
+        if let Srflx::Pending { tid, url, .. } = &self.srflx
+            && stun::is_stun(data)
+            && let Some(mapped) = stun::parse_binding_response(data, tid)
+        {
+            tracing::debug!(call_id = %self.call_id, %mapped, "server-reflexive address learnt");
+            self.srflx = Srflx::Known(mapped, url.clone());
+            return Some(MediaEvent::StunSettled);
+        }
+        if let Some(m) = self.media.as_mut() {
+            m.leg.handle_datagram(Instant::now().into_std(), from, data);
+        }
+        None
+    }
+
+    fn on_sip_rtp(&mut self, from: SocketAddr, n: usize) {
+        let Some(m) = self.media.as_mut() else {
+            return;
+        };
+        if from.ip() != m.sip_remote.ip() {
+            return;
+        }
+        let data = &self.buf_rtp[..n];
+        let now = Instant::now();
+        self.last_rx_sip = now;
+        self.rtcp.on_received(data, now);
+        let now = now.into_std();
+        let Media { leg, bridge, .. } = m;
+        bridge.sip_to_browser(data, |f, payload| {
+            leg.send_rtp(now, f.seq, f.ts, f.marker, Bytes::copy_from_slice(payload));
+        });
+    }
+
+    fn on_tick(&mut self) -> Option<MediaEvent> {
+        let now = Instant::now();
+        let mut event = None;
+        if let Srflx::Pending { sent, .. } = self.srflx
+            && now >= sent + STUN_WAIT
+        {
+            tracing::warn!(call_id = %self.call_id, "no STUN reply; host candidates only");
+            self.srflx = Srflx::None;
+            event = Some(MediaEvent::StunSettled);
+        }
+        let rtcp_due = now >= self.rtcp_due;
+        if rtcp_due {
+            self.rtcp_due = now + RTCP_INTERVAL;
+        }
+        let Some(m) = self.media.as_mut() else {
+            return event;
+        };
+        m.leg.handle_timeout(now.into_std());
+        if rtcp_due {
+            let n = self.rtcp.write_report(&mut self.out, now);
+            if n > 0 {
+                let _ = self
+                    .sockets
+                    .rtcp
+                    .try_send_to(&self.out[..n], m.sip_rtcp_remote);
+            }
+        }
+        let idle = now.duration_since(self.last_rx_sip.min(self.last_rx_browser));
+        if self.timeout_armed && idle > self.rtp_timeout {
+            tracing::warn!(call_id = %self.call_id, idle_ms = idle.as_millis() as u64, "RTP timeout");
+            self.timeout_armed = false;
+            return Some(MediaEvent::RtpTimeout);
+        }
+        event
+    }
+
+    /// Closes the WebRTC leg (DTLS close_notify) and lets the sockets go.
+    pub(crate) fn close(mut self) {
+        if let Some(m) = self.media.as_mut() {
+            m.leg.close();
+            while let Some((dest, data)) = m.leg.poll_transmit() {
+                let _ = self.sockets.webrtc.try_send_to(&data, dest);
+            }
+        }
+    }
 }
 
 /// Binds the SIP-side RTP/RTCP pair and the WebRTC socket on ports from the configured range.
-pub(crate) async fn bind_sockets(app: &App) -> Result<Sockets, String> {
+async fn bind_sockets(app: &App) -> Result<Sockets, String> {
     let mut leases = Vec::new();
     let media_ip = app.config.media.ip;
     let webrtc_ip = app.config.webrtc.host_ip;
@@ -144,6 +506,11 @@ pub(crate) async fn bind_sockets(app: &App) -> Result<Sockets, String> {
         return Err("could not bind media sockets".into());
     };
     let webrtc_addr = webrtc.local_addr().map_err(|e| e.to_string())?;
+    // Learn each socket's write readiness now, so the non-blocking sends of the packet path
+    // (`try_send_to`) do not see a fresh socket as not writable.
+    for sock in [&webrtc, &rtp, &rtcp] {
+        sock.writable().await.map_err(|e| e.to_string())?;
+    }
     Ok(Sockets {
         webrtc,
         webrtc_addr,

@@ -5,10 +5,11 @@
 //! SIP signalling lives in the SIP driver's user agent; this task receives its session events.
 
 pub mod bridge;
+pub mod inbound;
 mod media;
+mod outbound;
 mod rtcp_leg;
 pub mod stun;
-mod task;
 
 use std::sync::Arc;
 
@@ -16,7 +17,7 @@ use gateway_sip::sdp::{AudioCodec, BrowserOffer};
 use tokio::sync::mpsc;
 
 use crate::app::App;
-use crate::signaling::messages::{IceCandidate, ServerMessage};
+use crate::signaling::messages::{CallState, IceCandidate, RejectReason, ServerMessage};
 
 /// What a call task tells its signaling session.
 #[derive(Debug)]
@@ -27,13 +28,32 @@ pub enum CallEvent {
     Finished(String),
 }
 
-/// What a session tells its call task.
+/// What a session tells a call task.
 #[derive(Debug)]
 pub enum CallControl {
     /// A trickled candidate from the browser.
     Ice(Option<IceCandidate>),
-    /// The client hangs up (or went away).
-    Hangup,
+    /// A client hangs up (a ringing device that hangs up declines).
+    Hangup {
+        /// The session that hung up.
+        session_id: String,
+    },
+    /// A device accepts an inbound call with its offer.
+    Accept {
+        /// The accepting session.
+        session_id: String,
+        /// The browser's SDP offer.
+        sdp: String,
+    },
+    /// A device declines an inbound call.
+    Reject {
+        /// The declining session.
+        session_id: String,
+        /// Busy or decline.
+        reason: RejectReason,
+    },
+    /// The session went away.
+    DeviceGone(String),
 }
 
 /// Everything needed to start a call.
@@ -62,5 +82,21 @@ pub async fn run(
     to_session: mpsc::UnboundedSender<CallEvent>,
     control: mpsc::UnboundedReceiver<CallControl>,
 ) {
-    task::run(app, req, to_session, control).await;
+    outbound::run(app, req, to_session, control).await;
+}
+
+/// The `ended` state message.
+pub(crate) fn ended_message(
+    call_id: &str,
+    reference: Option<&str>,
+    sip_code: Option<u16>,
+    reason: &str,
+) -> ServerMessage {
+    ServerMessage::State {
+        call_id: call_id.to_owned(),
+        reference: reference.map(str::to_owned),
+        state: CallState::Ended,
+        sip_code,
+        reason: Some(reason.to_owned()),
+    }
 }

@@ -101,14 +101,8 @@ impl RtcpLeg {
             .sent
             .last_rtp_ts
             .map(|ts| self.sent.sender_info(ntp, ts));
-        rtcp::write_compound(
-            out,
-            self.ssrc,
-            info.as_ref(),
-            block.as_ref(),
-            &self.cname,
-        )
-        .unwrap_or(0)
+        rtcp::write_compound(out, self.ssrc, info.as_ref(), block.as_ref(), &self.cname)
+            .unwrap_or(0)
     }
 }
 

@@ -66,6 +66,21 @@ pub enum ClientMessage {
         /// The candidate, or `null` for end of candidates.
         candidate: Option<IceCandidate>,
     },
+    /// Answer an inbound call (the browser is still the offerer).
+    Accept {
+        /// The inbound call.
+        call_id: String,
+        /// The browser's SDP offer.
+        sdp: String,
+    },
+    /// Decline an inbound call on this device.
+    Reject {
+        /// The inbound call.
+        call_id: String,
+        /// Busy or decline.
+        #[serde(default)]
+        reason: RejectReason,
+    },
     /// Hang up (or cancel) a call.
     Hangup {
         /// The call to end.
@@ -75,6 +90,29 @@ pub enum ClientMessage {
         #[serde(rename = "ref", default)]
         reference: Option<String>,
     },
+}
+
+/// Why a device declines a call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RejectReason {
+    /// The user is busy (SIP 486).
+    #[default]
+    Busy,
+    /// The user declines (SIP 603).
+    Decline,
+}
+
+/// Registration states reported to the client.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RegistrationStatus {
+    /// Asterisk accepted the registration: calls to the user ring here.
+    Registered,
+    /// Registration failed; the gateway retries.
+    Failed,
+    /// Not registered.
+    Unregistered,
 }
 
 /// Call states reported to the client.
@@ -104,11 +142,33 @@ pub enum ServerMessage {
         /// ICE servers the client should use.
         ice_servers: Vec<Value>,
     },
-    /// The gateway's SDP answer to a `call`.
+    /// An inbound call ringing on this device.
+    Incoming {
+        /// The gateway's id for the call.
+        call_id: String,
+        /// The caller's number.
+        from: String,
+        /// The caller's display name, if any.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        from_name: Option<String>,
+        /// Audio or video.
+        call_type: CallType,
+        /// Where the call comes from (`sip`, or `click_to_call`).
+        origin: String,
+    },
+    /// The user's SIP registration state.
+    Registration {
+        /// The state.
+        state: RegistrationStatus,
+        /// Why (for `failed`: what to check).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
+    },
+    /// The gateway's SDP answer to a `call` or an `accept`.
     Answer {
-        /// The client's reference.
-        #[serde(rename = "ref")]
-        reference: String,
+        /// The client's reference (`call`), absent for `accept`.
+        #[serde(rename = "ref", skip_serializing_if = "Option::is_none")]
+        reference: Option<String>,
         /// The gateway's id for the call.
         call_id: String,
         /// The SDP answer.

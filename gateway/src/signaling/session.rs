@@ -1,6 +1,7 @@
-//! One authenticated WebSocket session: routes client messages to call tasks and their events back.
+//! One authenticated WebSocket session (a device): routes client messages to call tasks and their
+//! events back, joins the user's devices in the hub (which starts the user's SIP registration).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use axum::extract::ws::{Message, WebSocket};
@@ -11,40 +12,35 @@ use tokio::sync::mpsc;
 use super::messages::{ClientMessage, ErrorCode, ServerMessage, parse_client_message};
 use crate::app::App;
 use crate::call::{self, CallControl, CallEvent, CallRequest};
+use crate::hub::{self, Device};
 
 /// Largest text frame accepted from a client.
 pub const MAX_FRAME: usize = 256 * 1024;
 
+/// The calls this session placed (outbound) or was rung for (inbound).
+#[derive(Default)]
 struct Calls {
-    by_id: HashMap<String, mpsc::UnboundedSender<CallControl>>,
+    /// Outbound calls placed here: call id -> control.
+    own: HashMap<String, mpsc::UnboundedSender<CallControl>>,
+    /// Client references of outbound calls.
     by_ref: HashMap<String, String>,
+    /// Inbound calls that rang this device.
+    inbound: HashSet<String>,
 }
 
-impl Calls {
-    fn find(
-        &self,
-        call_id: Option<&str>,
-        reference: Option<&str>,
-    ) -> Option<&mpsc::UnboundedSender<CallControl>> {
-        let id = match (call_id, reference) {
-            (Some(id), _) => id,
-            (None, Some(r)) => self.by_ref.get(r)?.as_str(),
-            (None, None) => return None,
-        };
-        self.by_id.get(id)
-    }
+struct Session {
+    app: Arc<App>,
+    user: String,
+    session_id: String,
+    tx: mpsc::UnboundedSender<CallEvent>,
+    calls: Calls,
 }
 
 /// Runs a session for `user` until the socket closes; hangs up its calls when it does.
 pub async fn run(app: Arc<App>, user: String, mut socket: WebSocket) {
     let session_id = random_id();
-    let span = tracing::info_span!("session", %session_id, %user);
-    tracing::info!(parent: &span, "session opened");
     let (tx, mut rx) = mpsc::unbounded_channel::<CallEvent>();
-    let mut calls = Calls {
-        by_id: HashMap::new(),
-        by_ref: HashMap::new(),
-    };
+    tracing::info!(%session_id, %user, "session opened");
 
     let ice_servers: Vec<serde_json::Value> = app
         .config
@@ -70,7 +66,27 @@ pub async fn run(app: Arc<App>, user: String, mut socket: WebSocket) {
     if send(&mut socket, &hello).await.is_err() {
         return;
     }
+    let (registration, first) = app.hub.join(
+        &user,
+        Device {
+            session_id: session_id.clone(),
+            tx: tx.clone(),
+        },
+    );
+    if first {
+        hub::on_first_device(&app, &user);
+    }
+    if let Some(reg) = registration {
+        let _ = send(&mut socket, &reg).await;
+    }
 
+    let mut s = Session {
+        app,
+        user,
+        session_id,
+        tx,
+        calls: Calls::default(),
+    };
     loop {
         tokio::select! {
             frame = socket.recv() => {
@@ -84,14 +100,13 @@ pub async fn run(app: Arc<App>, user: String, mut socket: WebSocket) {
                     Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
                     Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break,
                 };
-                if text.len() > MAX_FRAME {
-                    let e = error(None, ErrorCode::BadRequest, "frame too large");
-                    if send(&mut socket, &e).await.is_err() { break; }
-                    continue;
-                }
-                let reply = match parse_client_message(text.as_str()) {
-                    Ok(msg) => handle(&app, &user, &mut calls, &tx, msg),
-                    Err(e) => Some(e),
+                let reply = if text.len() > MAX_FRAME {
+                    Some(error(None, ErrorCode::BadRequest, "frame too large"))
+                } else {
+                    match parse_client_message(text.as_str()) {
+                        Ok(msg) => s.handle(msg),
+                        Err(e) => Some(e),
+                    }
                 };
                 if let Some(reply) = reply && send(&mut socket, &reply).await.is_err() {
                     break;
@@ -99,121 +114,164 @@ pub async fn run(app: Arc<App>, user: String, mut socket: WebSocket) {
             }
             ev = rx.recv() => match ev {
                 Some(CallEvent::ToClient(m)) => {
+                    if let ServerMessage::Incoming { call_id, .. } = &m {
+                        s.calls.inbound.insert(call_id.clone());
+                    }
                     if send(&mut socket, &m).await.is_err() { break; }
                 }
                 Some(CallEvent::Finished(call_id)) => {
-                    calls.by_id.remove(&call_id);
-                    calls.by_ref.retain(|_, id| *id != call_id);
+                    s.calls.own.remove(&call_id);
+                    s.calls.inbound.remove(&call_id);
+                    s.calls.by_ref.retain(|_, id| *id != call_id);
                 }
                 None => break,
             }
         }
     }
-    for (_, c) in calls.by_id.drain() {
-        let _ = c.send(CallControl::Hangup);
-    }
-    tracing::info!(parent: &span, "session closed");
+    s.close();
 }
 
-fn handle(
-    app: &Arc<App>,
-    user: &str,
-    calls: &mut Calls,
-    tx: &mpsc::UnboundedSender<CallEvent>,
-    msg: ClientMessage,
-) -> Option<ServerMessage> {
-    match msg {
-        ClientMessage::Call {
-            reference,
-            to,
-            sdp,
-            call_type: _,
-        } => {
-            if calls.by_ref.contains_key(&reference) {
-                return Some(error(
-                    Some(reference),
-                    ErrorCode::BadRequest,
-                    "ref already in use",
-                ));
-            }
-            if to.is_empty()
-                || to.len() > 64
-                || !to
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b"+*#.-_".contains(&b))
-            {
-                return Some(error(
-                    Some(reference),
-                    ErrorCode::InvalidNumber,
-                    "the number may hold only 0-9 A-Z a-z + * # . - _ (1 to 64)",
-                ));
-            }
-            let offer = match BrowserOffer::parse(&sdp) {
-                Ok(o) => o,
-                Err(e) => return Some(error(Some(reference), ErrorCode::BadSdp, &e.to_string())),
-            };
-            let sip_codecs = match sdp::sip_offer_codecs(&offer, &sip_order(app)) {
-                Ok(c) => c,
-                Err(SdpError::NoCommonCodec) => {
-                    return Some(error(
-                        Some(reference),
-                        ErrorCode::NoCommonCodec,
-                        "the offer has no Opus, PCMU or PCMA audio",
-                    ));
-                }
-                Err(e) => return Some(error(Some(reference), ErrorCode::BadSdp, &e.to_string())),
-            };
-            let call_id = random_id();
-            tracing::info!(%call_id, %reference, number = %to, "call requested");
-            let (ctl_tx, ctl_rx) = mpsc::unbounded_channel();
-            calls.by_id.insert(call_id.clone(), ctl_tx);
-            calls.by_ref.insert(reference.clone(), call_id.clone());
-            let req = CallRequest {
-                call_id,
-                reference,
-                user: user.to_owned(),
-                number: to,
-                offer_sdp: sdp,
-                offer,
-                sip_codecs,
-            };
-            tokio::spawn(call::run(app.clone(), req, tx.clone(), ctl_rx));
-            None
+impl Session {
+    /// The control channel of a call this session may address.
+    fn find(
+        &self,
+        call_id: Option<&str>,
+        reference: Option<&str>,
+    ) -> Option<mpsc::UnboundedSender<CallControl>> {
+        let id = match (call_id, reference) {
+            (Some(id), _) => id,
+            (None, Some(r)) => self.calls.by_ref.get(r)?.as_str(),
+            (None, None) => return None,
+        };
+        if let Some(c) = self.calls.own.get(id) {
+            return Some(c.clone());
         }
-        ClientMessage::Ice {
-            call_id,
-            reference,
-            candidate,
-        } => match calls.find(call_id.as_deref(), reference.as_deref()) {
+        self.calls
+            .inbound
+            .contains(id)
+            .then(|| self.app.hub.call(id))
+            .flatten()
+    }
+
+    fn route(
+        &self,
+        call_id: Option<&str>,
+        reference: Option<String>,
+        control: CallControl,
+    ) -> Option<ServerMessage> {
+        match self.find(call_id, reference.as_deref()) {
             Some(c) => {
-                let _ = c.send(CallControl::Ice(candidate));
+                let _ = c.send(control);
                 None
             }
             None => Some(error(reference, ErrorCode::UnknownCall, "no such call")),
-        },
-        ClientMessage::Hangup { call_id, reference } => {
-            match calls.find(call_id.as_deref(), reference.as_deref()) {
-                Some(c) => {
-                    let _ = c.send(CallControl::Hangup);
-                    None
-                }
-                None => Some(error(reference, ErrorCode::UnknownCall, "no such call")),
+        }
+    }
+
+    fn handle(&mut self, msg: ClientMessage) -> Option<ServerMessage> {
+        match msg {
+            ClientMessage::Call {
+                reference,
+                to,
+                sdp,
+                call_type: _,
+            } => self.place_call(reference, to, sdp),
+            ClientMessage::Ice {
+                call_id,
+                reference,
+                candidate,
+            } => self.route(call_id.as_deref(), reference, CallControl::Ice(candidate)),
+            ClientMessage::Hangup { call_id, reference } => {
+                let control = CallControl::Hangup {
+                    session_id: self.session_id.clone(),
+                };
+                self.route(call_id.as_deref(), reference, control)
+            }
+            ClientMessage::Accept { call_id, sdp } => {
+                let control = CallControl::Accept {
+                    session_id: self.session_id.clone(),
+                    sdp,
+                };
+                self.route(Some(&call_id), None, control)
+            }
+            ClientMessage::Reject { call_id, reason } => {
+                let control = CallControl::Reject {
+                    session_id: self.session_id.clone(),
+                    reason,
+                };
+                self.route(Some(&call_id), None, control)
             }
         }
     }
-}
 
-fn sip_order(app: &App) -> Vec<sdp::AudioCodec> {
-    app.config
-        .media
-        .sip_codecs
-        .iter()
-        .map(|c| match c {
-            gateway_config::AudioCodec::Opus => sdp::AudioCodec::Opus,
-            gateway_config::AudioCodec::Pcmu => sdp::AudioCodec::Pcmu,
-            gateway_config::AudioCodec::Pcma => sdp::AudioCodec::Pcma,
-        })
-        .collect()
+    fn place_call(&mut self, reference: String, to: String, sdp: String) -> Option<ServerMessage> {
+        if self.calls.by_ref.contains_key(&reference) {
+            return Some(error(
+                Some(reference),
+                ErrorCode::BadRequest,
+                "ref already in use",
+            ));
+        }
+        if to.is_empty()
+            || to.len() > 64
+            || !to
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"+*#.-_".contains(&b))
+        {
+            return Some(error(
+                Some(reference),
+                ErrorCode::InvalidNumber,
+                "the number may hold only 0-9 A-Z a-z + * # . - _ (1 to 64)",
+            ));
+        }
+        let offer = match BrowserOffer::parse(&sdp) {
+            Ok(o) => o,
+            Err(e) => return Some(error(Some(reference), ErrorCode::BadSdp, &e.to_string())),
+        };
+        let sip_codecs = match sdp::sip_offer_codecs(&offer, &self.app.sip_codec_order()) {
+            Ok(c) => c,
+            Err(SdpError::NoCommonCodec) => {
+                return Some(error(
+                    Some(reference),
+                    ErrorCode::NoCommonCodec,
+                    "the offer has no Opus, PCMU or PCMA audio",
+                ));
+            }
+            Err(e) => return Some(error(Some(reference), ErrorCode::BadSdp, &e.to_string())),
+        };
+        let call_id = random_id();
+        tracing::info!(%call_id, %reference, number = %to, "call requested");
+        let (ctl_tx, ctl_rx) = mpsc::unbounded_channel();
+        self.calls.own.insert(call_id.clone(), ctl_tx);
+        self.calls.by_ref.insert(reference.clone(), call_id.clone());
+        let req = CallRequest {
+            call_id,
+            reference,
+            user: self.user.clone(),
+            number: to,
+            offer_sdp: sdp,
+            offer,
+            sip_codecs,
+        };
+        tokio::spawn(call::run(self.app.clone(), req, self.tx.clone(), ctl_rx));
+        None
+    }
+
+    /// The socket closed: hang up our outbound calls, stop ringing here, leave the hub.
+    fn close(self) {
+        for (_, c) in self.calls.own {
+            let _ = c.send(CallControl::DeviceGone(self.session_id.clone()));
+        }
+        for id in &self.calls.inbound {
+            if let Some(c) = self.app.hub.call(id) {
+                let _ = c.send(CallControl::DeviceGone(self.session_id.clone()));
+            }
+        }
+        if let Some(generation) = self.app.hub.leave(&self.user, &self.session_id) {
+            hub::on_last_device(self.app.clone(), self.user.clone(), generation);
+        }
+        tracing::info!(session_id = %self.session_id, user = %self.user, "session closed");
+    }
 }
 
 fn error(reference: Option<String>, code: ErrorCode, message: &str) -> ServerMessage {

@@ -117,6 +117,36 @@ def _validate_stats(stats):
     return clean, None
 
 
+def _from_unix(value):
+    if not _is_number(value) or not 0 <= value < 253402300800:  # before year 10000
+        return None
+    return datetime.datetime(1970, 1, 1) + datetime.timedelta(seconds=value)
+
+
+def unwrap(raw):
+    """Flatten the outbox envelope ``{key, group, kind, created_at, payload}``.
+
+    The payload's fields become top-level; ``key`` and ``kind`` come from the
+    envelope (a payload ``kind`` must agree), ``call_id`` defaults to
+    ``group`` and ``at`` to ``created_at`` (unix seconds). Anything that is not
+    an envelope is returned unchanged.
+    """
+    if not isinstance(raw, dict) or not isinstance(raw.get("payload"), dict):
+        return raw
+    flat = dict(raw["payload"])
+    flat["key"] = raw.get("key")
+    if "kind" in raw:
+        if "kind" in flat and flat["kind"] != raw["kind"]:
+            flat["kind"] = ("conflict", raw["kind"], flat["kind"])
+        else:
+            flat["kind"] = raw["kind"]
+    if flat.get("call_id") is None and raw.get("group") is not None:
+        flat["call_id"] = raw["group"]
+    if flat.get("at") is None and raw.get("created_at") is not None:
+        flat["at"] = _from_unix(raw["created_at"]) or raw["created_at"]
+    return flat
+
+
 def event_key(raw):
     """The ``key`` of a raw event when it is a usable string, else ``None``."""
     if isinstance(raw, dict) and _check_string("key", raw.get("key"), _STRINGS["key"][0]) is None:
@@ -127,9 +157,11 @@ def event_key(raw):
 def validate_event(raw):
     """Return ``(event, None)`` for a well-formed event or ``(None, reason)``.
 
+    Accepts the flat form and the outbox envelope (see :func:`unwrap`).
     Unknown top-level fields are ignored (a newer gateway may send more);
     known fields with a wrong type or range reject the event.
     """
+    raw = unwrap(raw)
     if not isinstance(raw, dict):
         return None, "event is not an object"
     event = {}
@@ -150,11 +182,14 @@ def validate_event(raw):
     event["seq"] = seq
 
     kind = raw.get("kind")
+    if isinstance(kind, tuple):
+        return None, "kind %r of the envelope differs from the payload's %r" % kind[1:]
     if kind not in KINDS:
         return None, "kind must be one of %s" % ", ".join(KINDS)
     event["kind"] = kind
 
-    at = parse_timestamp(raw.get("at"))
+    at = raw.get("at")
+    at = at if isinstance(at, datetime.datetime) else parse_timestamp(at)
     if at is None:
         return None, "at must be an RFC 3339 UTC timestamp"
     event["at"] = at

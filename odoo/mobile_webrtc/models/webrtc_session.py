@@ -263,9 +263,10 @@ class WebRTCSession(models.Model):
             except _RejectedEvent as exc:
                 _logger.warning("mobile_webrtc: gateway event %r rejected: %s", key, exc)
                 continue
-            except psycopg2.OperationalError:
-                # Serialization failure, deadlock, lost connection: transient.
-                # Fail the whole call so that Odoo (then the gateway) retries it.
+            except psycopg2.Error:
+                # Serialization failure, deadlock, a concurrent delivery creating
+                # the same call, lost connection: fail the whole call so that
+                # Odoo (then the gateway) retries it rather than drop the event.
                 raise
             except Exception:
                 # The savepoint rolled the event back; the batch goes on.
@@ -294,7 +295,7 @@ class WebRTCSession(models.Model):
             "gateway_call_id": event["call_id"],
             "call_type": event.get("call_type") or "audio",
             "remote_number": event.get("remote") or False,
-            "start_time": event["at"],
+            "start_time": event["at"].replace(microsecond=0),
             "status": "initiating",
         }), None
 
@@ -321,6 +322,7 @@ class WebRTCSession(models.Model):
             return None, reason
         newer = event["seq"] >= session.last_event_seq
         kind = event["kind"]
+        at = event["at"].replace(microsecond=0)  # Datetime fields hold whole seconds
         vals = {}
 
         def offer(field, value):
@@ -332,9 +334,9 @@ class WebRTCSession(models.Model):
                 vals["status"] = kind
             time_field = STATE_TIME_FIELDS[kind]
             if kind == "initiating" or not session[time_field]:
-                vals[time_field] = event["at"]
-        if not session.start_time or event["at"] < session.start_time:
-            vals["start_time"] = event["at"]
+                vals[time_field] = at
+        if not session.start_time or at < session.start_time:
+            vals["start_time"] = at
 
         for event_field, session_field in EVENT_VALUE_FIELDS.items():
             if event_field in event:

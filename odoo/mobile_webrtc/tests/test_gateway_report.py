@@ -143,6 +143,21 @@ class TestGatewayReport(WebRTCCase):
         self.assertEqual(session.status, "ringing")
         self.assertEqual(self.env["webrtc.gateway.event.key"].search_count([("call_id", "=", "gw-8")]), 2)
 
+    def test_outbox_envelope_form(self):
+        """Events wrapped as the gateway outbox sends them are applied the same way."""
+        envelopes = [
+            {"key": "gw-14:0:initiating", "group": "gw-14", "kind": "initiating", "created_at": 1795255200.0,
+             "payload": {"seq": 0, "direction": "inbound", "remote": "+15550100", "user": "webrtc_bob"}},
+            {"key": "gw-14:1:ended", "group": "gw-14", "kind": "ended", "created_at": 1795255203.5,
+             "payload": {"seq": 1, "sip_code": 487, "reason": "caller_cancel"}},
+        ]
+        self.assertEqual(self.report(envelopes), ["gw-14:0:initiating", "gw-14:1:ended"])
+        session = self.Session.search([("gateway_call_id", "=", "gw-14")])
+        self.assertEqual((session.status, session.direction, session.user_id), ("ended", "inbound", self.bob))
+        self.assertEqual(str(session.start_time), "2026-11-21 10:00:00")
+        self.assertEqual(session.duration, 0.0)  # never connected
+        self.assertEqual(session.sip_code, 487)
+
     def test_batch_that_is_not_a_list_is_refused(self):
         """A batch must be a list; a user error is raised, not a crash."""
         from odoo.exceptions import UserError

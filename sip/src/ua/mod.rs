@@ -1,11 +1,19 @@
-//! The gateway's SIP user agent core, sans-I/O: one value serves every call over one listening
-//! address. It owns the transactions (RFC 3261 §17) and the client INVITE sessions, routes each
-//! received message to its transaction or session, and answers out-of-dialog OPTIONS.
+//! The gateway's SIP user agent core, sans-I/O: one value serves every call and every user's
+//! registration over one listening address. It owns the transactions (RFC 3261 §17), the
+//! client INVITE sessions (outbound calls), the server INVITE sessions (inbound calls), the
+//! registrations (§10) and the OPTIONS keepalive, routes each received message to its
+//! transaction or session, and answers out-of-dialog OPTIONS.
 //!
 //! Shape (STYLE.md §2): `handle_*` with the time, then drain `poll_transmit`, `poll_event`, and sleep
 //! until `poll_timeout`.
 
+mod build;
+mod inbound;
+mod keepalive;
+mod outbound;
+mod register;
 mod uac;
+mod uas;
 
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
@@ -14,17 +22,19 @@ use std::time::Instant;
 use bytes::Bytes;
 use rand::RngCore;
 use rsip::headers::UntypedHeader;
-use rsip::message::HeadersExt;
 use rsip::{Method, Request, Response, SipMessage};
 
-use crate::auth::{Challenge, Credentials};
 use crate::message;
+use crate::registration::Registration;
+pub use crate::registration::{RegisterParams, RegistrationState};
 use crate::transaction::{
     AnyTransaction, ClientInvite, ClientNonInvite, Role, ServerInvite, ServerNonInvite,
     TimerConfig, TransactionKey, TxInput, TxOutput,
 };
-use uac::{Action, OutRequest, Phase, UacSession};
+use build::{allow, set_body};
+use uac::UacSession;
 pub use uac::{EndCause, SessionEvent};
+use uas::UasSession;
 
 /// A transport toward a peer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -81,14 +91,57 @@ pub struct Transmit {
     pub data: Bytes,
 }
 
-/// An event for the application, about the session with this handle.
+/// An event for the application.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UaEvent {
-    /// The application's handle given to [`UserAgent::invite`].
-    pub handle: u64,
-    /// What happened.
-    pub event: SessionEvent,
+pub enum UaEvent {
+    /// Events of a session (outbound or inbound).
+    Session {
+        /// The session's handle: given to [`UserAgent::invite`], or from [`IncomingCall`].
+        handle: u64,
+        /// What happened.
+        event: SessionEvent,
+    },
+    /// A new out-of-dialog INVITE. The UA has created the server transaction (100 Trying goes
+    /// out by itself); the application answers with ring/answer/reject.
+    Incoming(IncomingCall),
+    /// Registration state of a user (per [`UserAgent::register`] key).
+    Registration {
+        /// The key given to [`UserAgent::register`].
+        user: String,
+        /// The new state.
+        state: RegistrationState,
+    },
+    /// Result of an OPTIONS keepalive to the proxy.
+    ProxyStatus {
+        /// Any response arrived.
+        reachable: bool,
+        /// Its status code.
+        code: Option<u16>,
+    },
 }
+
+/// A call offered to us: the INVITE's identity, for the application to decide.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IncomingCall {
+    /// The handle the UA assigned (at or above [`INBOUND_HANDLE_BASE`]).
+    pub handle: u64,
+    /// The INVITE's Call-ID.
+    pub sip_call_id: String,
+    /// User part of the From URI, unescaped (e.g. "+15551234").
+    pub from_user: String,
+    /// From display name, unquoted.
+    pub from_display: Option<String>,
+    /// User part of the Request-URI (the registered contact's user, or the trunk user); the
+    /// To URI's when the Request-URI has none.
+    pub to_user: String,
+    /// Where the INVITE came from (for trunk-mode source checks).
+    pub source: SocketAddr,
+    /// The SDP offer; `None` for a late offer.
+    pub sdp: Option<String>,
+}
+
+/// Handles of inbound calls start here, apart from the application's outbound handles.
+pub const INBOUND_HANDLE_BASE: u64 = 1 << 62;
 
 /// Errors of user agent commands.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -102,6 +155,25 @@ pub enum UaError {
     /// The request could not be built.
     #[error("could not build the request: {0}")]
     Build(String),
+    /// No call has this handle (any more).
+    #[error("no call with handle {0}")]
+    UnknownHandle(u64),
+    /// The inbound call is no longer waiting for an answer.
+    #[error("call {0} cannot be answered in its state")]
+    NotOffered(u64),
+}
+
+/// Who a transaction's results go to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Owner {
+    /// No one: answers that need no follow-up (OPTIONS, 405, 481, ...).
+    Nobody,
+    /// The session (outbound or inbound) with this Call-ID.
+    Call(String),
+    /// The registration of this user, for its REGISTER with this CSeq.
+    Registration { user: String, cseq: u32 },
+    /// An OPTIONS keepalive to the proxy.
+    Keepalive,
 }
 
 struct TxEntry {
@@ -110,8 +182,8 @@ struct TxEntry {
     /// Where this transaction's messages go.
     dest: SocketAddr,
     transport: Transport,
-    /// The Call-ID of the session this transaction belongs to, if any.
-    call_id: Option<String>,
+    /// Who hears of its results.
+    owner: Owner,
     /// Server INVITE transactions: the 2xx we sent. The Accepted state absorbs a retransmitted
     /// INVITE, so the TU sends the 2xx again itself (§13.3.1.4, RFC 6026 §7.1).
     answer: Option<Response>,
@@ -122,8 +194,13 @@ pub struct UserAgent<R: RngCore> {
     cfg: UaConfig,
     rng: R,
     txs: HashMap<TransactionKey, TxEntry>,
+    /// Outbound sessions by Call-ID.
     sessions: HashMap<String, UacSession>,
+    /// Inbound sessions by Call-ID.
+    inbound: HashMap<String, UasSession>,
     handles: HashMap<u64, String>,
+    registrations: HashMap<String, Registration>,
+    next_inbound: u64,
     transmits: VecDeque<Transmit>,
     events: VecDeque<UaEvent>,
 }
@@ -136,15 +213,19 @@ impl<R: RngCore> UserAgent<R> {
             rng,
             txs: HashMap::new(),
             sessions: HashMap::new(),
+            inbound: HashMap::new(),
             handles: HashMap::new(),
+            registrations: HashMap::new(),
+            next_inbound: INBOUND_HANDLE_BASE,
             transmits: VecDeque::new(),
             events: VecDeque::new(),
         }
     }
 
-    /// Number of sessions still held (including ones finishing their SIP exchange).
+    /// Number of sessions still held, outbound and inbound (including ones finishing their
+    /// SIP exchange).
     pub fn session_count(&self) -> usize {
-        self.sessions.len()
+        self.sessions.len() + self.inbound.len()
     }
 
     /// Number of live transactions.
@@ -152,68 +233,21 @@ impl<R: RngCore> UserAgent<R> {
         self.txs.len()
     }
 
-    /// Starts a call to `number` at the configured domain, offering `sdp`.
-    pub fn invite(
-        &mut self,
-        now: Instant,
-        handle: u64,
-        number: &str,
-        sdp: &str,
-    ) -> Result<String, UaError> {
-        if self.handles.contains_key(&handle) {
-            return Err(UaError::DuplicateHandle(handle));
-        }
-        if number.is_empty()
-            || !number
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"+*#.-_".contains(&b))
-        {
-            return Err(UaError::InvalidNumber(number.to_owned()));
-        }
-        let call_id = message::new_call_id(&mut self.rng, &self.cfg.local.ip().to_string());
-        let tag = message::new_tag(&mut self.rng);
-        let uri = format!("sip:{number}@{}", self.cfg.domain);
-        let from_uri = format!("sip:{}@{}", self.cfg.username, self.cfg.domain);
-        let from = match &self.cfg.display_name {
-            Some(d) => format!("\"{d}\" <{from_uri}>;tag={tag}"),
-            None => format!("<{from_uri}>;tag={tag}"),
-        };
-        let out = OutRequest {
-            method: "INVITE",
-            uri: uri.clone(),
-            from,
-            to: format!("<{uri}>"),
-            call_id: call_id.clone(),
-            cseq: 1,
-            routes: Vec::new(),
-        };
-        let invite = self
-            .build(&out, None, Some(sdp))
-            .map_err(|e| UaError::Build(e.to_string()))?;
-        let session = UacSession {
-            handle,
-            invite: invite.clone(),
-            local_sdp: sdp.to_owned(),
-            phase: Phase::Calling,
-            auth_tried: false,
-            hangup_pending: false,
-            cancel_deadline: None,
-            reported_end: false,
-            ack: None,
-            display: self.cfg.display_name.clone(),
-        };
-        self.sessions.insert(call_id.clone(), session);
-        self.handles.insert(handle, call_id.clone());
-        self.start_client_tx(now, invite, Some(call_id.clone()));
-        tracing::info!(handle, sip_call_id = %call_id, "INVITE sent");
-        Ok(call_id)
+    /// Number of users with a registration (registered, registering, retrying, unregistering).
+    pub fn registration_count(&self) -> usize {
+        self.registrations.len()
     }
 
-    /// The application hangs up the call with this handle (CANCEL or BYE as the state requires).
+    /// The application hangs up the call with this handle: CANCEL or BYE for an outbound
+    /// call; 480 or BYE for an inbound one.
     pub fn hangup(&mut self, now: Instant, handle: u64) {
         let Some(call_id) = self.handles.get(&handle).cloned() else {
             return;
         };
+        if self.inbound.contains_key(&call_id) {
+            self.hangup_inbound(now, &call_id);
+            return;
+        }
         let actions = match self.sessions.get_mut(&call_id) {
             Some(s) => s.hangup(),
             None => return,
@@ -259,27 +293,8 @@ impl<R: RngCore> UserAgent<R> {
             self.drain_tx(now, &key);
         }
         self.expire_cancels(now);
-    }
-
-    /// Destroys the INVITE transactions of sessions whose CANCEL got no final response for the
-    /// INVITE within 64*T1 (§9.1); the application was told of the end at the hangup.
-    fn expire_cancels(&mut self, now: Instant) {
-        let expired: Vec<String> = self
-            .sessions
-            .iter()
-            .filter(|(_, s)| s.cancel_expired_at().is_some_and(|t| t <= now))
-            .map(|(c, _)| c.clone())
-            .collect();
-        for call_id in expired {
-            if let Some(s) = self.sessions.get_mut(&call_id) {
-                tracing::debug!(sip_call_id = %call_id, "no final response after CANCEL; giving up");
-                s.phase = Phase::Done;
-                if let Ok(key) = TransactionKey::for_request(&s.invite, false) {
-                    self.txs.remove(&key);
-                }
-            }
-            self.forget_if_done(&call_id);
-        }
+        self.inbound_timeouts(now);
+        self.registration_timeouts(now);
     }
 
     /// The next message to put on the wire.
@@ -292,14 +307,19 @@ impl<R: RngCore> UserAgent<R> {
         self.events.pop_front()
     }
 
-    /// The earliest deadline of any transaction.
+    /// The earliest deadline of any transaction, session or registration.
     pub fn poll_timeout(&self) -> Option<Instant> {
         let txs = self.txs.values().filter_map(|e| e.tx.poll_timeout());
         let cancels = self
             .sessions
             .values()
             .filter_map(UacSession::cancel_expired_at);
-        txs.chain(cancels).min()
+        let inbound = self.inbound.values().filter_map(UasSession::deadline);
+        let registrations = self
+            .registrations
+            .values()
+            .filter_map(Registration::poll_timeout);
+        txs.chain(cancels).chain(inbound).chain(registrations).min()
     }
 
     fn on_response(&mut self, now: Instant, resp: Response) {
@@ -351,10 +371,17 @@ impl<R: RngCore> UserAgent<R> {
             return;
         }
         if req.method == Method::Ack {
-            // ACK for a 2xx we sent: nothing to do (we never send 2xx to INVITE yet except re-INVITE).
+            // The ACK for a 2xx is a transaction of its own (§17.1.1.3).
+            self.on_ack(now, &req);
             return;
         }
         let call_id = message::call_id(&req).ok().map(str::to_owned);
+        let owner = match &call_id {
+            Some(c) if self.sessions.contains_key(c) || self.inbound.contains_key(c) => {
+                Owner::Call(c.clone())
+            }
+            _ => Owner::Nobody,
+        };
         let reliable = transport.reliable();
         let timers = self.cfg.timers;
         let tx: Box<dyn AnyTransaction> = if req.method == Method::Invite {
@@ -368,20 +395,38 @@ impl<R: RngCore> UserAgent<R> {
                 tx,
                 dest: from,
                 transport,
-                call_id: call_id.clone(),
+                owner,
                 answer: None,
             },
         );
-        let session = call_id.as_ref().and_then(|c| self.sessions.get(c));
-        let known = session.is_some_and(|s| s.accepts_reinvite(&req));
-        // Our own BYE may be in flight (Terminating): the peer's BYE is still in the dialog.
-        let bye_in_dialog = session.is_some_and(|s| s.accepts_bye(&req));
+        let has_to_tag = message::to_tag(&req).ok().flatten().is_some();
+        match req.method {
+            Method::Invite if !has_to_tag => self.on_new_invite(now, &key, from, transport, req),
+            Method::Cancel => self.on_cancel(now, &key, &req),
+            _ => {
+                let response = self.respond(now, &req, call_id.as_deref().unwrap_or_default());
+                if req.method == Method::Invite
+                    && response.status_code.code() / 100 == 2
+                    && let Some(entry) = self.txs.get_mut(&key)
+                {
+                    entry.answer = Some(response.clone());
+                }
+                self.feed(now, &key, TxInput::FromTu(response));
+            }
+        }
+    }
+
+    /// The response to a request that is neither a new INVITE nor a CANCEL: OPTIONS, a BYE or
+    /// re-INVITE in one of our dialogs, or a refusal.
+    fn respond(&mut self, now: Instant, req: &Request, call_id: &str) -> Response {
         // §8.2.6.2: a response to a request without a To-tag gets ours (in-dialog requests
         // keep theirs: `response_for` never replaces a tag).
         let tag = message::new_tag(&mut self.rng);
-        let response = match req.method {
+        let outbound = self.sessions.get(call_id);
+        let inbound = self.inbound.get(call_id);
+        match req.method {
             Method::Options => {
-                let mut r = message::response_for(&req, 200, None, Some(&tag));
+                let mut r = message::response_for(req, 200, None, Some(&tag));
                 r.headers.push(allow());
                 r.headers
                     .push(rsip::Header::Accept(rsip::headers::Accept::new(
@@ -389,115 +434,67 @@ impl<R: RngCore> UserAgent<R> {
                     )));
                 r
             }
-            Method::Bye if bye_in_dialog => {
-                let call_id = call_id.clone().unwrap_or_default();
-                let resp = message::response_for(&req, 200, None, Some(&tag));
-                if let Some(s) = self.sessions.get_mut(&call_id) {
+            // Our own BYE may be in flight (Terminating): the peer's BYE is still in the dialog.
+            Method::Bye if outbound.is_some_and(|s| s.accepts_bye(req)) => {
+                let resp = message::response_for(req, 200, None, Some(&tag));
+                if let Some(s) = self.sessions.get_mut(call_id) {
                     let actions = s.on_remote_bye();
-                    self.apply(now, &call_id, actions);
+                    self.apply(now, call_id, actions);
                 }
                 resp
             }
-            Method::Invite if known => {
+            Method::Bye if inbound.is_some_and(|s| s.accepts_bye(req)) => {
+                self.inbound_remote_bye(call_id);
+                message::response_for(req, 200, None, Some(&tag))
+            }
+            Method::Invite if outbound.is_some_and(|s| s.accepts_reinvite(req)) => {
                 // A re-INVITE: answer from our own state (our offer is still our view of the media).
-                let call_id = call_id.clone().unwrap_or_default();
-                let sdp = self
-                    .sessions
-                    .get(&call_id)
-                    .map(|s| s.local_sdp.clone())
-                    .unwrap_or_default();
-                let mut r = message::response_for(&req, 200, None, Some(&tag));
+                let sdp = outbound.map(|s| s.local_sdp.clone()).unwrap_or_default();
                 let contact = self.contact();
-                r.headers
-                    .push(rsip::Header::Contact(rsip::headers::Contact::new(contact)));
-                r.headers
-                    .push(rsip::Header::ContentType(rsip::headers::ContentType::new(
-                        "application/sdp",
-                    )));
-                set_body(&mut r.headers, &mut r.body, sdp.into_bytes());
-                r
+                self.reinvite_ok(req, contact, sdp)
             }
-            Method::Cancel => message::response_for(&req, 481, None, Some(&tag)),
+            Method::Invite if inbound.is_some_and(|s| s.accepts_reinvite(req)) => {
+                let sdp = inbound
+                    .and_then(|s| s.local_sdp.clone())
+                    .unwrap_or_default();
+                let contact = inbound
+                    .map(|s| self.contact_for(&s.contact_user, s.transport))
+                    .unwrap_or_else(|| self.contact());
+                self.reinvite_ok(req, contact, sdp)
+            }
             // §15.1.2: a BYE outside any dialog of ours; §12.2.2: an in-dialog INVITE too.
-            Method::Bye => message::response_for(&req, 481, None, Some(&tag)),
-            Method::Invite if message::to_tag(&req).ok().flatten().is_some() => {
-                message::response_for(&req, 481, None, Some(&tag))
-            }
-            Method::Invite => {
-                // Inbound calls come with a later issue; refuse cleanly for now.
-                message::response_for(&req, 480, Some("Temporarily Unavailable"), Some(&tag))
-            }
+            Method::Bye | Method::Invite => message::response_for(req, 481, None, Some(&tag)),
             _ => {
                 // §8.2.1: a 405 lists what we do allow.
-                let mut r = message::response_for(&req, 405, None, Some(&tag));
+                let mut r = message::response_for(req, 405, None, Some(&tag));
                 r.headers.push(allow());
                 r
             }
-        };
-        if req.method == Method::Invite
-            && response.status_code.code() / 100 == 2
-            && let Some(entry) = self.txs.get_mut(&key)
-        {
-            entry.answer = Some(response.clone());
         }
-        self.feed(now, &key, TxInput::FromTu(response));
     }
 
-    fn contact(&self) -> String {
-        let t = match self.cfg.transport {
-            Transport::Udp => "",
-            Transport::Tcp => ";transport=tcp",
-        };
-        format!("<sip:{}@{}{t}>", self.cfg.username, self.cfg.local)
+    fn reinvite_ok(&self, req: &Request, contact: String, sdp: String) -> Response {
+        let mut r = message::response_for(req, 200, None, None);
+        r.headers
+            .push(rsip::Header::Contact(rsip::headers::Contact::new(contact)));
+        r.headers
+            .push(rsip::Header::ContentType(rsip::headers::ContentType::new(
+                "application/sdp",
+            )));
+        set_body(&mut r.headers, &mut r.body, sdp.into_bytes());
+        r
     }
 
-    /// Turns a request spec into a full request with Via, Contact and the common headers.
-    fn build(
+    /// Starts a client transaction for `req` toward `dest`.
+    fn start_client_tx(
         &mut self,
-        out: &OutRequest,
-        extra: Option<(&str, String)>,
-        sdp: Option<&str>,
-    ) -> Result<Request, crate::Error> {
-        let branch = message::new_branch(&mut self.rng);
-        let mut text = format!(
-            "{} {} SIP/2.0\r\nVia: SIP/2.0/{} {};branch={branch};rport\r\nMax-Forwards: 70\r\n",
-            out.method,
-            out.uri,
-            self.cfg.transport.via_name(),
-            self.cfg.local
-        );
-        for r in &out.routes {
-            text.push_str(&format!("Route: {r}\r\n"));
-        }
-        text.push_str(&format!(
-            "From: {}\r\nTo: {}\r\nCall-ID: {}\r\nCSeq: {} {}\r\n",
-            out.from, out.to, out.call_id, out.cseq, out.method
-        ));
-        if out.method == "INVITE" {
-            text.push_str(&format!(
-                "Contact: {}\r\nAllow: INVITE, ACK, CANCEL, BYE, OPTIONS\r\n",
-                self.contact()
-            ));
-        }
-        text.push_str(&format!("User-Agent: {}\r\n", self.cfg.user_agent));
-        if let Some((name, value)) = extra {
-            text.push_str(&format!("{name}: {value}\r\n"));
-        }
-        match sdp {
-            Some(body) => text.push_str(&format!(
-                "Content-Type: application/sdp\r\nContent-Length: {}\r\n\r\n{body}",
-                body.len()
-            )),
-            None => text.push_str("Content-Length: 0\r\n\r\n"),
-        }
-        match message::parse(text.as_bytes())? {
-            SipMessage::Request(r) => Ok(r),
-            SipMessage::Response(_) => Err(crate::Error::Parse("built a response".into())),
-        }
-    }
-
-    fn start_client_tx(&mut self, now: Instant, req: Request, call_id: Option<String>) {
-        let reliable = self.cfg.transport.reliable();
+        now: Instant,
+        req: Request,
+        owner: Owner,
+        dest: SocketAddr,
+        transport: Transport,
+    ) {
+        let reliable = transport.reliable();
         let timers = self.cfg.timers;
         let key = match TransactionKey::for_request(&req, false) {
             Ok(k) => k,
@@ -515,9 +512,9 @@ impl<R: RngCore> UserAgent<R> {
             key.clone(),
             TxEntry {
                 tx,
-                dest: self.cfg.proxy,
-                transport: self.cfg.transport,
-                call_id,
+                dest,
+                transport,
+                owner,
                 answer: None,
             },
         );
@@ -539,10 +536,10 @@ impl<R: RngCore> UserAgent<R> {
             return;
         };
         let outputs: Vec<TxOutput> = std::iter::from_fn(|| entry.tx.poll_output()).collect();
-        let (dest, transport, call_id) = (entry.dest, entry.transport, entry.call_id.clone());
+        let (dest, transport, owner) = (entry.dest, entry.transport, entry.owner.clone());
         let tx_key = entry.tx.key();
         let is_client = tx_key.role == Role::Client;
-        let is_invite = is_client && tx_key.method == Method::Invite;
+        let method = tx_key.method;
         let (transmits, results): (Vec<TxOutput>, Vec<TxOutput>) = outputs
             .into_iter()
             .partition(|o| matches!(o, TxOutput::Transmit(_)));
@@ -550,20 +547,17 @@ impl<R: RngCore> UserAgent<R> {
             match output {
                 TxOutput::Transmit(msg) => self.queue(dest, transport, msg),
                 TxOutput::ToTu(SipMessage::Response(resp)) if is_client => {
-                    if let Some(call_id) = &call_id {
-                        self.client_response(now, call_id, is_invite, resp);
-                    }
+                    self.client_response(now, &owner, method, resp)
+                }
+                // The server INVITE transaction in Accepted passes up an ACK that reused the
+                // INVITE's branch (RFC 6026 §7.1).
+                TxOutput::ToTu(SipMessage::Request(req)) if req.method == Method::Ack => {
+                    self.on_ack(now, &req)
                 }
                 TxOutput::ToTu(_) => {}
                 TxOutput::Timeout | TxOutput::TransportError if is_client => {
-                    if let Some(call_id) = &call_id {
-                        let code = if matches!(output, TxOutput::Timeout) {
-                            408
-                        } else {
-                            503
-                        };
-                        self.client_failure(now, call_id, is_invite, code);
-                    }
+                    let timeout = matches!(output, TxOutput::Timeout);
+                    self.client_failure(now, &owner, method, timeout);
                 }
                 TxOutput::Timeout | TxOutput::TransportError => {}
                 TxOutput::Terminated => {
@@ -573,159 +567,41 @@ impl<R: RngCore> UserAgent<R> {
         }
     }
 
-    fn client_response(&mut self, now: Instant, call_id: &str, is_invite: bool, resp: Response) {
-        let Some(session) = self.sessions.get_mut(call_id) else {
-            return;
-        };
-        if is_invite {
-            let actions = session.on_invite_response(resp);
-            self.apply(now, call_id, actions);
-        } else if message::cseq(&resp).is_ok_and(|(_, m)| m == Method::Bye)
-            && resp.status_code.code() >= 200
-        {
-            session.on_bye_done();
-            self.forget_if_done(call_id);
-        }
-    }
-
-    fn client_failure(&mut self, now: Instant, call_id: &str, is_invite: bool, code: u16) {
-        let Some(session) = self.sessions.get_mut(call_id) else {
-            return;
-        };
-        if is_invite {
-            let actions = session.on_invite_failure(code);
-            self.apply(now, call_id, actions);
-        } else if matches!(session.phase, Phase::Terminating) {
-            session.on_bye_done();
-        }
-        self.forget_if_done(call_id);
-    }
-
-    fn apply(&mut self, now: Instant, call_id: &str, actions: Vec<Action>) {
-        for action in actions {
-            match action {
-                Action::Report(event) => {
-                    if let Some(s) = self.sessions.get(call_id) {
-                        self.events.push_back(UaEvent {
-                            handle: s.handle,
-                            event,
-                        });
-                    }
+    fn client_response(&mut self, now: Instant, owner: &Owner, method: Method, resp: Response) {
+        match owner {
+            Owner::Call(call_id) if self.inbound.contains_key(call_id) => {
+                if resp.status_code.code() >= 200 {
+                    self.inbound_bye_done(call_id);
                 }
-                Action::SendCancel(cancel) => {
-                    if let Some(s) = self.sessions.get_mut(call_id) {
-                        s.cancel_deadline = Some(now + self.cfg.timers.transaction_timeout());
-                    }
-                    self.start_client_tx(now, cancel, Some(call_id.to_owned()))
-                }
-                Action::SendAck(ack) => match self.build(&ack, None, None) {
-                    Ok(req) => {
-                        if let Some(s) = self.sessions.get_mut(call_id) {
-                            s.ack = Some(req.clone());
-                        }
-                        self.queue(self.cfg.proxy, self.cfg.transport, SipMessage::Request(req))
-                    }
-                    Err(e) => tracing::warn!(error = %e, "could not build ACK"),
-                },
-                Action::ResendAck => {
-                    if let Some(ack) = self.sessions.get(call_id).and_then(|s| s.ack.clone()) {
-                        self.queue(self.cfg.proxy, self.cfg.transport, SipMessage::Request(ack));
-                    }
-                }
-                Action::SendInDialog(out) => match self.build(&out, None, None) {
-                    Ok(req) => self.start_client_tx(now, req, Some(call_id.to_owned())),
-                    Err(e) => tracing::warn!(error = %e, "could not build in-dialog request"),
-                },
-                Action::RetryWithAuth(challenge) => self.retry_with_auth(now, call_id, &challenge),
             }
-        }
-        self.forget_if_done(call_id);
-    }
-
-    fn retry_with_auth(&mut self, now: Instant, call_id: &str, resp: &Response) {
-        let proxy = resp.status_code.code() == 407;
-        let value = resp.headers.iter().find_map(|h| match (h, proxy) {
-            (rsip::Header::WwwAuthenticate(v), false) => Some(v.value().to_owned()),
-            (rsip::Header::ProxyAuthenticate(v), true) => Some(v.value().to_owned()),
-            _ => None,
-        });
-        let challenge = value.as_deref().map(Challenge::parse);
-        let Some(Ok(challenge)) = challenge else {
-            tracing::warn!(sip_call_id = call_id, "401/407 without a usable challenge");
-            self.end_session(call_id, EndCause::from_code(resp.status_code.code()));
-            return;
-        };
-        let Some(session) = self.sessions.get(call_id) else {
-            return;
-        };
-        let old = session.invite.clone();
-        let sdp = session.local_sdp.clone();
-        let (cseq, _) = message::cseq(&old).unwrap_or((1, Method::Invite));
-        let out = OutRequest {
-            method: "INVITE",
-            uri: old.uri.to_string(),
-            from: old
-                .from_header()
-                .map(|h| h.value().to_owned())
-                .unwrap_or_default(),
-            to: old
-                .to_header()
-                .map(|h| h.value().to_owned())
-                .unwrap_or_default(),
-            call_id: call_id.to_owned(),
-            cseq: cseq + 1,
-            routes: Vec::new(),
-        };
-        let creds = Credentials {
-            username: self.cfg.username.clone(),
-            password: self.cfg.password.clone(),
-        };
-        let mut cnonce = [0u8; 8];
-        self.rng.fill_bytes(&mut cnonce);
-        let cnonce = hex::encode(cnonce);
-        let header_value =
-            crate::auth::authorize(&challenge, &creds, "INVITE", &out.uri, &cnonce, 1);
-        let name = if proxy {
-            "Proxy-Authorization"
-        } else {
-            "Authorization"
-        };
-        match self.build(&out, Some((name, header_value)), Some(&sdp)) {
-            Ok(invite) => {
-                if let Some(s) = self.sessions.get_mut(call_id) {
-                    s.invite = invite.clone();
-                    s.phase = Phase::Calling;
-                }
-                tracing::debug!(sip_call_id = call_id, "INVITE retried with credentials");
-                self.start_client_tx(now, invite, Some(call_id.to_owned()));
+            Owner::Call(call_id) => {
+                self.outbound_response(now, call_id, method == Method::Invite, resp)
             }
-            Err(e) => {
-                tracing::warn!(error = %e, "could not build the authenticated INVITE");
-                self.end_session(call_id, EndCause::from_code(resp.status_code.code()));
-            }
+            Owner::Registration { user, .. } => self.registration_response(now, user, &resp),
+            Owner::Keepalive => self.keepalive_response(&resp),
+            Owner::Nobody => {}
         }
     }
 
-    fn end_session(&mut self, call_id: &str, cause: EndCause) {
-        if let Some(s) = self.sessions.get_mut(call_id) {
-            s.phase = Phase::Done;
-            if !s.reported_end {
-                s.reported_end = true;
-                self.events.push_back(UaEvent {
-                    handle: s.handle,
-                    event: SessionEvent::Ended(cause),
-                });
+    fn client_failure(&mut self, now: Instant, owner: &Owner, method: Method, timeout: bool) {
+        match owner {
+            Owner::Call(call_id) if self.inbound.contains_key(call_id) => {
+                self.inbound_bye_done(call_id)
             }
-        }
-        self.forget_if_done(call_id);
-    }
-
-    fn forget_if_done(&mut self, call_id: &str) {
-        if self.sessions.get(call_id).is_some_and(UacSession::is_done) {
-            // Keep routing the INVITE's retransmitted 2xx? Only while its transaction lives.
-            if let Some(s) = self.sessions.remove(call_id) {
-                self.handles.remove(&s.handle);
+            Owner::Call(call_id) => {
+                let code = if timeout { 408 } else { 503 };
+                self.outbound_failure(now, call_id, method == Method::Invite, code);
             }
+            Owner::Registration { user, cseq } => {
+                let reason = if timeout {
+                    "timeout"
+                } else {
+                    "transport error"
+                };
+                self.registration_failure(now, user, *cseq, reason);
+            }
+            Owner::Keepalive => self.keepalive_failure(),
+            Owner::Nobody => {}
         }
     }
 
@@ -738,19 +614,4 @@ impl<R: RngCore> UserAgent<R> {
             data,
         });
     }
-}
-
-/// The methods we handle (§20.5), for OPTIONS and 405 responses.
-fn allow() -> rsip::Header {
-    rsip::Header::Allow(rsip::headers::Allow::new(
-        "INVITE, ACK, CANCEL, BYE, OPTIONS",
-    ))
-}
-
-fn set_body(headers: &mut rsip::Headers, body: &mut Vec<u8>, new: Vec<u8>) {
-    headers.retain(|h| !matches!(h, rsip::Header::ContentLength(_)));
-    headers.push(rsip::Header::ContentLength(
-        rsip::headers::ContentLength::new(new.len().to_string()),
-    ));
-    *body = new;
 }

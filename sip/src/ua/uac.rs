@@ -58,6 +58,12 @@ pub enum SessionEvent {
     },
     /// The session is over for the application.
     Ended(EndCause),
+    /// Inbound calls: the ACK for our 2xx arrived (§13.3.1.4), with its SDP: the answer to
+    /// the offer our 2xx made for a late-offer INVITE.
+    Confirmed {
+        /// SDP body of the ACK, if any.
+        sdp: Option<String>,
+    },
 }
 
 /// Where the session stands.
@@ -308,7 +314,7 @@ impl UacSession {
     }
 }
 
-fn body_text(body: &[u8]) -> Option<String> {
+pub(crate) fn body_text(body: &[u8]) -> Option<String> {
     if body.is_empty() {
         None
     } else {
@@ -345,7 +351,7 @@ fn build_ack(dialog: &Dialog, invite: &Request) -> OutRequest {
 }
 
 /// A new in-dialog request with the next CSeq (§12.2.1.1).
-fn build_in_dialog(dialog: &mut Dialog, method: &'static str) -> OutRequest {
+pub(crate) fn build_in_dialog(dialog: &mut Dialog, method: &'static str) -> OutRequest {
     dialog.local_cseq += 1;
     out_request(dialog, method, dialog.local_cseq)
 }

@@ -16,7 +16,10 @@ use std::time::{Duration, Instant};
 
 use gateway_sip::message;
 use gateway_sip::transaction::TimerConfig;
-use gateway_sip::ua::{SessionEvent, Transport, UaConfig, UaEvent, UserAgent};
+use gateway_sip::ua::{
+    IncomingCall, RegisterParams, RegistrationState, SessionEvent, Transport, UaConfig, UaEvent,
+    UserAgent,
+};
 use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 use rsip::headers::UntypedHeader;
@@ -132,12 +135,46 @@ impl Harness {
             .collect()
     }
 
-    /// Drains every event, all of which must be for `handle`.
+    /// Drains every event, all of which must be session events for `handle`.
     pub(crate) fn events(&mut self, handle: u64) -> Vec<SessionEvent> {
         std::iter::from_fn(|| self.ua.poll_event())
-            .map(|e| {
-                assert_eq!(e.handle, handle, "{e:?}");
-                e.event
+            .map(|e| match e {
+                UaEvent::Session { handle: h, event } if h == handle => event,
+                other => panic!("expected an event of session {handle}, got {other:?}"),
+            })
+            .collect()
+    }
+
+    /// Drains every transmit as text, as it would go on the wire (each to Asterisk).
+    pub(crate) fn sent_text(&mut self) -> Vec<String> {
+        std::iter::from_fn(|| self.ua.poll_transmit())
+            .map(|t| {
+                assert_eq!(t.dest, addr(ASTERISK));
+                String::from_utf8(t.data.to_vec()).unwrap()
+            })
+            .collect()
+    }
+
+    /// Drains every event, whatever it is.
+    pub(crate) fn all_events(&mut self) -> Vec<UaEvent> {
+        std::iter::from_fn(|| self.ua.poll_event()).collect()
+    }
+
+    /// Drains the events, which must be exactly one inbound call offer.
+    pub(crate) fn incoming(&mut self) -> IncomingCall {
+        match &self.all_events()[..] {
+            [UaEvent::Incoming(call)] => call.clone(),
+            other => panic!("expected one Incoming event, got {other:?}"),
+        }
+    }
+
+    /// Drains the events, all of which must be registration states of `user`.
+    pub(crate) fn registration_states(&mut self, user: &str) -> Vec<RegistrationState> {
+        self.all_events()
+            .into_iter()
+            .map(|e| match e {
+                UaEvent::Registration { user: u, state } if u == user => state,
+                other => panic!("expected a registration state of {user}, got {other:?}"),
             })
             .collect()
     }
@@ -202,11 +239,15 @@ pub(crate) fn response(msg: &SipMessage) -> Response {
 /// Asterisk's reply to `ours` as captured in `file`: the capture with its Via branch, Call-ID,
 /// gateway From-tag and CSeq number replaced by those of `ours`.
 pub(crate) fn reply(file: &str, ours: &Request) -> Vec<u8> {
-    let text = capture(file);
+    reply_from(&capture(file), ours)
+}
+
+/// [`reply`] for a capture already read (and possibly edited by the test).
+pub(crate) fn reply_from(text: &str, ours: &Request) -> Vec<u8> {
     let captured = message::parse(text.as_bytes()).unwrap();
     assert!(
         matches!(captured, SipMessage::Response(_)),
-        "{file} is not a response"
+        "not a response: {text}"
     );
     let (seq, method) = message::cseq(&captured).unwrap();
     let (our_seq, _) = message::cseq(ours).unwrap();
@@ -280,4 +321,75 @@ pub(crate) fn line(req: &Request) -> (String, String, (u32, rsip::Method)) {
         req.method.to_string(),
         message::cseq(req).unwrap(),
     )
+}
+
+/// A request Asterisk sent in an inbound dialog (`file`), moved into our dialog: the To-tag
+/// the captured peer chose replaced by `our_tag`.
+pub(crate) fn inbound_request(file: &str, our_tag: &str) -> Vec<u8> {
+    let text = capture(file);
+    let captured = message::parse(text.as_bytes()).unwrap();
+    assert!(
+        matches!(captured, SipMessage::Request(_)),
+        "{file} is not a request"
+    );
+    match message::to_tag(&captured).unwrap() {
+        Some(tag) => text.replace(&tag, our_tag).into_bytes(),
+        None => text.into_bytes(),
+    }
+}
+
+/// The SDP body of a captured message.
+pub(crate) fn capture_body(file: &str) -> String {
+    let msg = message::parse(capture(file).as_bytes()).unwrap();
+    String::from_utf8(message::body(&msg).to_vec()).unwrap()
+}
+
+/// The messages among `out` (what [`Harness::advance`] returned), with their times.
+pub(crate) fn sent_at(out: &[(Duration, Output)]) -> Vec<(Duration, SipMessage)> {
+    out.iter()
+        .filter_map(|(at, o)| match o {
+            Output::Sent(m) => Some((*at, m.clone())),
+            Output::Event(_) => None,
+        })
+        .collect()
+}
+
+/// The events among `out`, with their times.
+pub(crate) fn events_at(out: &[(Duration, Output)]) -> Vec<(Duration, UaEvent)> {
+    out.iter()
+        .filter_map(|(at, o)| match o {
+            Output::Event(e) => Some((*at, e.clone())),
+            Output::Sent(_) => None,
+        })
+        .collect()
+}
+
+/// Where alice registers from in the captures (`register-alice*`).
+pub(crate) const ALICE: &str = "127.0.0.1:5071";
+
+/// A UA listening where alice did, so Asterisk's REGISTER responses match byte for byte.
+pub(crate) fn alice_harness() -> Harness {
+    Harness::new(config_for("gwtest", ALICE, Transport::Udp))
+}
+
+/// alice's registration parameters with [`PASSWORD`].
+pub(crate) fn alice_params(expires_secs: u64) -> RegisterParams {
+    RegisterParams {
+        username: "alice".into(),
+        password: PASSWORD.into(),
+        expires: Duration::from_secs(expires_secs),
+    }
+}
+
+/// The one REGISTER among `sent`.
+pub(crate) fn one_register(sent: &[SipMessage]) -> Request {
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    let req = request(&sent[0]);
+    assert_eq!(req.method, rsip::Method::Register);
+    req
+}
+
+/// The CSeq number of a request.
+pub(crate) fn message_cseq(req: &Request) -> u32 {
+    message::cseq(req).unwrap().0
 }

@@ -1,0 +1,545 @@
+//! Inbound calls (Asterisk -> browsers): the router that decides who an INVITE is for, and the
+//! call task that rings every device of the user, lets the first `accept` win, and drives the media.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+
+use gateway_sip::sdp::{self, AudioCodec, BrowserOffer, MediaLine, RtpMap, SipSdp};
+use gateway_sip::ua::{EndCause, IncomingCall, RegistrationState, SessionEvent};
+use rand::Rng;
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+
+use super::media::{MediaEvent, MediaPlan, MediaSession};
+use super::{CallControl, CallEvent, ended_message};
+use crate::app::App;
+use crate::hub::Device;
+use crate::signaling::messages::{
+    CallState, CallType, ErrorCode, RegistrationStatus, RejectReason, ServerMessage,
+};
+use crate::sip_driver::{SipAppEvent, SipCommand};
+
+/// Consumes the SIP driver's application events: inbound calls, registration states, proxy status.
+pub async fn route(app: Arc<App>, mut events: mpsc::UnboundedReceiver<SipAppEvent>) {
+    while let Some(ev) = events.recv().await {
+        match ev {
+            SipAppEvent::Incoming { call, events } => on_incoming(&app, call, events),
+            SipAppEvent::Registration { user, state } => on_registration(&app, &user, state),
+            SipAppEvent::ProxyStatus { reachable, code } => {
+                if reachable != app.proxy_reachable() {
+                    tracing::info!(reachable, ?code, "SIP proxy status changed");
+                }
+                app.set_proxy_reachable(reachable);
+            }
+        }
+    }
+}
+
+fn on_registration(app: &App, user: &str, state: RegistrationState) {
+    let (status, reason) = match state {
+        RegistrationState::Registered { expires } => {
+            tracing::info!(%user, expires_s = expires.as_secs(), "registered");
+            (RegistrationStatus::Registered, None)
+        }
+        RegistrationState::Unregistered => (RegistrationStatus::Unregistered, None),
+        RegistrationState::Failed {
+            code,
+            reason,
+            retry_in,
+        } => {
+            let hint = registration_hint(code);
+            tracing::warn!(%user, ?code, %reason, retry_s = retry_in.as_secs(), hint, "registration failed");
+            let text = match code {
+                Some(c) => format!("{c} {reason}; retrying in {}s. {hint}", retry_in.as_secs()),
+                None => format!("{reason}; retrying in {}s. {hint}", retry_in.as_secs()),
+            };
+            (RegistrationStatus::Failed, Some(text))
+        }
+    };
+    app.hub.registration(user, status, reason);
+}
+
+/// What to check when Asterisk refuses a registration (issue: endpoint identification).
+pub fn registration_hint(code: Option<u16>) -> &'static str {
+    match code {
+        Some(404) => {
+            "Asterisk found no AOR for this user: if the gateway's address is also identified as a \
+             trunk endpoint, set endpoint_identifier_order = username,ip in pjsip.conf [global] \
+             (see docs/asterisk.md), and check the user's aor exists"
+        }
+        Some(401 | 403) => {
+            "check [sip.users.<user>] username and password against the PJSIP auth section"
+        }
+        None => "Asterisk did not answer: check sip.proxy and that Asterisk listens there",
+        _ => "see the Asterisk log for why the REGISTER was refused",
+    }
+}
+
+/// Whether `ip` may send us INVITEs: the configured trunk sources, else the proxy's address.
+/// Nothing else reaches a user (no open relay toward the phone network, either way).
+fn allowed_source(app: &App, ip: IpAddr) -> bool {
+    app.config.sip.is_trunk_source(ip, &[app.proxy_addr.ip()])
+}
+
+fn on_incoming(app: &Arc<App>, call: IncomingCall, events: mpsc::UnboundedReceiver<SessionEvent>) {
+    let reject = |code: u16| {
+        let _ = app.sip.send(SipCommand::Reject {
+            handle: call.handle,
+            code,
+        });
+    };
+    if !allowed_source(app, call.source.ip()) {
+        tracing::warn!(source = %call.source, to = %call.to_user, "INVITE from a source that is not Asterisk: 403");
+        reject(403);
+        return;
+    }
+    let registered = app
+        .config
+        .sip
+        .user_for_sip_user(&call.to_user)
+        .map(|(name, _)| name.to_owned());
+    let user = match registered {
+        Some(u) => u,
+        None if app.config.sip.trunk => call.to_user.clone(),
+        None => {
+            tracing::info!(to = %call.to_user, "INVITE for an unknown user: 404");
+            reject(404);
+            return;
+        }
+    };
+    let devices = app.hub.devices(&user);
+    if devices.is_empty() {
+        tracing::info!(%user, "INVITE for a user with no device connected: 480");
+        reject(480);
+        return;
+    }
+    let app = app.clone();
+    tokio::spawn(async move { Inbound::run(app, user, call, devices, events).await });
+}
+
+struct Inbound {
+    app: Arc<App>,
+    call_id: String,
+    user: String,
+    call: IncomingCall,
+    started: Instant,
+    /// Devices still ringing.
+    ringing: HashMap<String, Device>,
+    /// The device that answered.
+    answered_by: Option<Device>,
+    /// Reason of the last device that declined.
+    last_reject: Option<RejectReason>,
+    /// Late offer: the browser's offer kept until the ACK brings the SIP answer.
+    late: Option<(String, BrowserOffer, Vec<AudioCodec>)>,
+    confirmed: bool,
+    connected_sent: bool,
+    hung_up: bool,
+    end_reason: Option<&'static str>,
+}
+
+type End = (Option<u16>, String);
+
+impl Inbound {
+    async fn run(
+        app: Arc<App>,
+        user: String,
+        call: IncomingCall,
+        devices: Vec<Device>,
+        mut sip_rx: mpsc::UnboundedReceiver<SessionEvent>,
+    ) {
+        let call_id = crate::signaling::session::random_id();
+        let mut media = match MediaSession::bind(&app, &call_id).await {
+            Ok(m) => m,
+            Err(why) => {
+                tracing::warn!(%call_id, %why, "no media ports for the inbound call: 503");
+                let _ = app.sip.send(SipCommand::Reject {
+                    handle: call.handle,
+                    code: 503,
+                });
+                return;
+            }
+        };
+        media.start_stun(&app).await;
+        let (ctl_tx, mut control) = mpsc::unbounded_channel();
+        app.hub.add_call(&call_id, ctl_tx);
+        let _ = app.sip.send(SipCommand::Ring {
+            handle: call.handle,
+        });
+        let incoming = ServerMessage::Incoming {
+            call_id: call_id.clone(),
+            from: call.from_user.clone(),
+            from_name: call.from_display.clone(),
+            call_type: CallType::Audio,
+            origin: "sip".to_owned(),
+        };
+        for d in &devices {
+            let _ = d.tx.send(CallEvent::ToClient(incoming.clone()));
+        }
+        tracing::info!(
+            %call_id, %user, from = %call.from_user, devices = devices.len(),
+            sip_call_id = %call.sip_call_id, "inbound call ringing"
+        );
+        let mut task = Inbound {
+            ringing: devices
+                .into_iter()
+                .map(|d| (d.session_id.clone(), d))
+                .collect(),
+            app,
+            call_id,
+            user,
+            call,
+            started: Instant::now(),
+            answered_by: None,
+            last_reject: None,
+            late: None,
+            confirmed: false,
+            connected_sent: false,
+            hung_up: false,
+            end_reason: None,
+        };
+        let end = task.run_loop(&mut media, &mut sip_rx, &mut control).await;
+        media.close();
+        task.finish(end);
+    }
+
+    fn to_device(&self, d: &Device, m: ServerMessage) {
+        let _ = d.tx.send(CallEvent::ToClient(m));
+    }
+
+    fn state(&self, state: CallState, sip_code: Option<u16>) {
+        if let Some(d) = &self.answered_by {
+            self.to_device(
+                d,
+                ServerMessage::State {
+                    call_id: self.call_id.clone(),
+                    reference: None,
+                    state,
+                    sip_code,
+                    reason: None,
+                },
+            );
+        }
+    }
+
+    /// Stops one device ringing with `reason`.
+    fn stop_ringing(&mut self, session_id: &str, reason: &str) {
+        if let Some(d) = self.ringing.remove(session_id) {
+            self.to_device(&d, ended_message(&self.call_id, None, None, reason));
+            let _ = d.tx.send(CallEvent::Finished(self.call_id.clone()));
+        }
+    }
+
+    fn hangup(&mut self) {
+        if !self.hung_up {
+            self.hung_up = true;
+            let _ = self.app.sip.send(SipCommand::Hangup {
+                handle: self.call.handle,
+            });
+        }
+    }
+
+    async fn run_loop(
+        &mut self,
+        media: &mut MediaSession,
+        sip_rx: &mut mpsc::UnboundedReceiver<SessionEvent>,
+        control: &mut mpsc::UnboundedReceiver<CallControl>,
+    ) -> End {
+        loop {
+            tokio::select! {
+                ev = sip_rx.recv() => match ev {
+                    Some(SessionEvent::Ended(EndCause { code, reason })) => {
+                        return match self.end_reason {
+                            Some(ours) => (None, ours.to_owned()),
+                            None => (code, reason.to_owned()),
+                        };
+                    }
+                    Some(SessionEvent::Confirmed { sdp }) => self.on_confirmed(media, sdp),
+                    Some(_) => {}
+                    None => return (Some(503), "sip_unavailable".to_owned()),
+                },
+                c = control.recv() => match c {
+                    Some(c) => if let Some(end) = self.on_control(media, c) { return end },
+                    None => return (None, "gateway_shutdown".to_owned()),
+                },
+                ev = media.step() => match ev {
+                    Some(MediaEvent::Connected) => self.maybe_connected(media),
+                    Some(MediaEvent::Failed) => {
+                        self.end_reason = Some("webrtc_failed");
+                        self.hangup();
+                    }
+                    Some(MediaEvent::RtpTimeout) => {
+                        self.end_reason = Some("rtp_timeout");
+                        self.hangup();
+                    }
+                    Some(MediaEvent::StunSettled) | None => {}
+                },
+            }
+        }
+    }
+
+    fn on_control(&mut self, media: &mut MediaSession, c: CallControl) -> Option<End> {
+        match c {
+            CallControl::Accept { session_id, sdp } => self.on_accept(media, &session_id, sdp),
+            CallControl::Reject { session_id, reason } => {
+                if self.answered_by.is_none() {
+                    self.last_reject = Some(reason);
+                    self.stop_ringing(&session_id, "rejected");
+                    return self.reject_if_nobody_left();
+                }
+                None
+            }
+            CallControl::DeviceGone(session_id) | CallControl::Hangup { session_id } => {
+                let answering = self
+                    .answered_by
+                    .as_ref()
+                    .is_some_and(|d| d.session_id == session_id);
+                if answering {
+                    self.hangup();
+                    return None;
+                }
+                // A ringing device that leaves or hangs up declines on its own behalf.
+                if self.answered_by.is_none() && self.ringing.contains_key(&session_id) {
+                    self.stop_ringing(&session_id, "rejected");
+                    return self.reject_if_nobody_left();
+                }
+                None
+            }
+            CallControl::Ice(cand) => {
+                if let Err(e) = media.add_ice(cand) {
+                    tracing::debug!(call_id = %self.call_id, error = %e, "candidate refused");
+                }
+                None
+            }
+        }
+    }
+
+    /// Declines the call toward Asterisk once no device is ringing any more.
+    fn reject_if_nobody_left(&mut self) -> Option<End> {
+        if !self.ringing.is_empty() || self.answered_by.is_some() {
+            return None;
+        }
+        let (code, reason) = match self.last_reject {
+            Some(RejectReason::Busy) => (486, "busy"),
+            Some(RejectReason::Decline) => (603, "declined"),
+            None => (480, "unavailable"),
+        };
+        let _ = self.app.sip.send(SipCommand::Reject {
+            handle: self.call.handle,
+            code,
+        });
+        Some((Some(code), reason.to_owned()))
+    }
+
+    fn on_accept(
+        &mut self,
+        media: &mut MediaSession,
+        session_id: &str,
+        sdp: String,
+    ) -> Option<End> {
+        let device = self.ringing.get(session_id).cloned()?;
+        if self.answered_by.is_some() {
+            return None;
+        }
+        let offer = match BrowserOffer::parse(&sdp) {
+            Ok(o) => o,
+            Err(e) => {
+                self.to_device(
+                    &device,
+                    ServerMessage::Error {
+                        reference: None,
+                        code: ErrorCode::BadSdp,
+                        message: e.to_string(),
+                    },
+                );
+                return None;
+            }
+        };
+        let order = self.app.sip_codec_order();
+        let sip_answer = match self.call.sdp.as_deref().map(SipSdp::parse) {
+            Some(Ok(sip_offer)) => match plan_inbound(
+                &offer,
+                &sip_offer,
+                media.sip_rtp_port(),
+                self.app.config.media.ip,
+            ) {
+                Ok((plan, sip_answer)) => match media.build(&self.app, &sdp, &plan) {
+                    Ok(answer) => {
+                        self.to_device(
+                            &device,
+                            ServerMessage::Answer {
+                                reference: None,
+                                call_id: self.call_id.clone(),
+                                sdp: answer,
+                            },
+                        );
+                        sip_answer
+                    }
+                    Err(why) => return self.accept_failed(&device, &why),
+                },
+                Err(why) => return self.accept_failed(&device, &why),
+            },
+            Some(Err(e)) => return self.accept_failed(&device, &format!("Asterisk's offer: {e}")),
+            None => {
+                // Late offer (RFC 3261 §13.2.1): our 200 carries the offer; the ACK brings the answer.
+                let codecs = match sdp::sip_offer_codecs(&offer, &order) {
+                    Ok(c) => c,
+                    Err(e) => return self.accept_failed(&device, &e.to_string()),
+                };
+                let ours = local_sdp(
+                    self.app.config.media.ip,
+                    MediaLine::offer(media.sip_rtp_port(), &codecs),
+                );
+                self.late = Some((sdp, offer, codecs));
+                ours
+            }
+        };
+        // First answer wins: every other device stops ringing.
+        self.ringing.remove(session_id);
+        let others: Vec<String> = self.ringing.keys().cloned().collect();
+        for other in others {
+            self.stop_ringing(&other, "answered_elsewhere");
+        }
+        self.answered_by = Some(device);
+        let _ = self.app.sip.send(SipCommand::Answer {
+            handle: self.call.handle,
+            sdp: sip_answer,
+        });
+        tracing::info!(call_id = %self.call_id, user = %self.user, session = %session_id,
+            accept_ms = self.started.elapsed().as_secs_f64() * 1000.0, "inbound call accepted");
+        None
+    }
+
+    fn accept_failed(&mut self, device: &Device, why: &str) -> Option<End> {
+        tracing::warn!(call_id = %self.call_id, %why, "accept failed");
+        self.to_device(
+            device,
+            ServerMessage::Error {
+                reference: None,
+                code: ErrorCode::NoCommonCodec,
+                message: format!("cannot bridge this call: {why}"),
+            },
+        );
+        None
+    }
+
+    fn on_confirmed(&mut self, media: &mut MediaSession, sdp: Option<String>) {
+        self.confirmed = true;
+        media.arm_timeout();
+        if let Some((offer_sdp, offer, codecs)) = self.late.take() {
+            let result = sdp
+                .as_deref()
+                .ok_or_else(|| "the ACK carried no SDP answer".to_owned())
+                .and_then(|answer| MediaPlan::from_sip_answer(&offer, &codecs, answer))
+                .and_then(|plan| media.build(&self.app, &offer_sdp, &plan));
+            match result {
+                Ok(answer) => {
+                    if let Some(d) = self.answered_by.clone() {
+                        self.to_device(
+                            &d,
+                            ServerMessage::Answer {
+                                reference: None,
+                                call_id: self.call_id.clone(),
+                                sdp: answer,
+                            },
+                        );
+                    }
+                }
+                Err(why) => {
+                    tracing::warn!(call_id = %self.call_id, %why, "late-offer answer unusable");
+                    self.end_reason = Some("media_negotiation_failed");
+                    self.hangup();
+                }
+            }
+        }
+        self.maybe_connected(media);
+    }
+
+    fn maybe_connected(&mut self, media: &MediaSession) {
+        if self.confirmed && media.is_connected() && !self.connected_sent {
+            self.connected_sent = true;
+            tracing::info!(call_id = %self.call_id, setup_ms = self.started.elapsed().as_secs_f64() * 1000.0, "inbound call connected");
+            self.state(CallState::Connected, Some(200));
+        }
+    }
+
+    fn finish(mut self, end: End) {
+        self.app.hub.remove_call(&self.call_id);
+        let (code, reason) = end;
+        tracing::info!(call_id = %self.call_id, sip_code = ?code, %reason, "inbound call ended");
+        let ringing: Vec<String> = self.ringing.keys().cloned().collect();
+        for id in ringing {
+            self.stop_ringing(&id, &reason);
+        }
+        if let Some(d) = self.answered_by.take() {
+            self.to_device(&d, ended_message(&self.call_id, None, code, &reason));
+            let _ = d.tx.send(CallEvent::Finished(self.call_id.clone()));
+        }
+    }
+}
+
+fn local_sdp(addr: IpAddr, audio: MediaLine) -> String {
+    let mut rng = rand::thread_rng();
+    SipSdp {
+        session_id: rng.gen_range(1..1u64 << 48),
+        session_version: rng.gen_range(1..1u64 << 48),
+        origin_user: "-".to_owned(),
+        addr,
+        audio: Some(audio),
+    }
+    .to_string()
+}
+
+/// The codec plan and our SDP answer for Asterisk's offer, given the browser's offer: a codec both
+/// offered (passthrough) in Asterisk's order first, else G.711 from Asterisk with Opus in the
+/// browser (transcoding). The answer keeps Asterisk's payload types (RFC 3264 §6.1).
+pub(crate) fn plan_inbound(
+    browser: &BrowserOffer,
+    sip_offer: &SipSdp,
+    our_port: u16,
+    our_addr: IpAddr,
+) -> Result<(MediaPlan, String), String> {
+    let audio = sip_offer
+        .audio
+        .as_ref()
+        .filter(|a| a.port != 0)
+        .ok_or("Asterisk offered no audio")?;
+    let offered: Vec<AudioCodec> = audio
+        .codecs
+        .iter()
+        .filter_map(RtpMap::audio_codec)
+        .collect();
+    let chosen = offered
+        .iter()
+        .copied()
+        .find(|c| browser.offers(*c))
+        .or_else(|| {
+            browser
+                .offers(AudioCodec::Opus)
+                .then(|| {
+                    offered
+                        .iter()
+                        .copied()
+                        .find(|c| matches!(c, AudioCodec::Pcmu | AudioCodec::Pcma))
+                })
+                .flatten()
+        })
+        .ok_or("no codec in common with Asterisk's offer (Opus, PCMU or PCMA)")?;
+    let neg = sdp::choose_answer_codec(sip_offer, &[chosen]).map_err(|e| e.to_string())?;
+    let (browser_kind, browser_codec) =
+        sdp::browser_codec_for(browser, chosen).ok_or("the browser offered no usable codec")?;
+    let mut line = MediaLine::offer(our_port, &[chosen]);
+    if let Some(first) = line.codecs.first_mut() {
+        first.pt = neg.sip_pt;
+    }
+    line.telephone_events = neg.telephone_event.into_iter().collect();
+    let plan = MediaPlan {
+        browser: browser_codec,
+        browser_kind,
+        sip_codec: chosen,
+        sip_pt: neg.sip_pt,
+        sip_remote: neg.remote_addr,
+        sip_rtcp_remote: SocketAddr::new(neg.remote_rtcp.ip(), neg.remote_rtcp.port()),
+    };
+    Ok((plan, local_sdp(our_addr, line)))
+}

@@ -1,0 +1,300 @@
+//! An outbound call (browser -> Asterisk): follows the SIP client session and drives the media.
+//!
+//! The browser's `answer` goes out once the SIP side answered with SDP (183 or 200), so the
+//! browser leg can use the codec Asterisk chose (passthrough) or Opus (transcoding).
+
+use std::sync::Arc;
+
+use gateway_sip::sdp::{self, SipSdp};
+use gateway_sip::ua::{EndCause, SessionEvent};
+use rand::Rng;
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+
+use super::media::{MediaEvent, MediaPlan, MediaSession};
+use super::{CallControl, CallEvent, CallRequest, ended_message};
+use crate::app::App;
+use crate::signaling::messages::{CallState, ErrorCode, ServerMessage};
+use crate::sip_driver::SipCommand;
+
+/// Why the call ended: the SIP code and reason reported in `ended`.
+type End = (Option<u16>, String);
+
+struct Outbound {
+    app: Arc<App>,
+    req: CallRequest,
+    to_session: mpsc::UnboundedSender<CallEvent>,
+    handle: u64,
+    started: Instant,
+    /// SDP answer from SIP waiting for the STUN reply, with the 183 code if it was early media.
+    deferred_answer: Option<(String, Option<u16>)>,
+    sip_answered: bool,
+    connected_sent: bool,
+    hung_up: bool,
+    /// Our own reason for ending, reported instead of the user agent's (e.g. `rtp_timeout`).
+    end_reason: Option<&'static str>,
+}
+
+/// Runs an outbound call to its end.
+pub(super) async fn run(
+    app: Arc<App>,
+    req: CallRequest,
+    to_session: mpsc::UnboundedSender<CallEvent>,
+    mut control: mpsc::UnboundedReceiver<CallControl>,
+) {
+    let mut media = match MediaSession::bind(&app, &req.call_id).await {
+        Ok(m) => m,
+        Err(why) => {
+            tracing::warn!(call_id = %req.call_id, %why, "no media ports for the call");
+            let _ = to_session.send(CallEvent::ToClient(ServerMessage::Error {
+                reference: Some(req.reference.clone()),
+                code: ErrorCode::Unavailable,
+                message: format!("no media resources: {why}"),
+            }));
+            let _ = to_session.send(CallEvent::ToClient(ended_message(
+                &req.call_id,
+                Some(&req.reference),
+                Some(503),
+                "no_media_ports",
+            )));
+            let _ = to_session.send(CallEvent::Finished(req.call_id.clone()));
+            return;
+        }
+    };
+    let (session_id, session_version) = {
+        let mut rng = rand::thread_rng();
+        (rng.gen_range(1..1u64 << 48), rng.gen_range(1..1u64 << 48))
+    };
+    let local_sdp = SipSdp {
+        session_id,
+        session_version,
+        origin_user: "-".to_owned(),
+        addr: app.config.media.ip,
+        audio: Some(sdp::MediaLine::offer(media.sip_rtp_port(), &req.sip_codecs)),
+    }
+    .to_string();
+    media.start_stun(&app).await;
+
+    let handle = app.next_handle();
+    let (sip_tx, mut sip_rx) = mpsc::unbounded_channel();
+    let mut call = Outbound {
+        handle,
+        started: Instant::now(),
+        deferred_answer: None,
+        sip_answered: false,
+        connected_sent: false,
+        hung_up: false,
+        end_reason: None,
+        app,
+        req,
+        to_session,
+    };
+    let sent = call.app.sip.send(SipCommand::Invite {
+        handle,
+        number: call.req.number.clone(),
+        sdp: local_sdp,
+        events: sip_tx,
+    });
+    let end = if sent.is_err() {
+        (Some(503), "sip_unavailable".to_owned())
+    } else {
+        tracing::info!(call_id = %call.req.call_id, number = %call.req.number, "call started");
+        call.run_loop(&mut media, &mut sip_rx, &mut control).await
+    };
+    media.close();
+    let (code, reason) = end;
+    tracing::info!(call_id = %call.req.call_id, sip_code = ?code, %reason, "call ended");
+    call.send(ended_message(
+        &call.req.call_id,
+        Some(&call.req.reference),
+        code,
+        &reason,
+    ));
+    let _ = call
+        .to_session
+        .send(CallEvent::Finished(call.req.call_id.clone()));
+}
+
+impl Outbound {
+    fn send(&self, m: ServerMessage) {
+        let _ = self.to_session.send(CallEvent::ToClient(m));
+    }
+
+    fn state(&self, state: CallState, sip_code: Option<u16>) {
+        self.send(ServerMessage::State {
+            call_id: self.req.call_id.clone(),
+            reference: Some(self.req.reference.clone()),
+            state,
+            sip_code,
+            reason: None,
+        });
+    }
+
+    fn hangup(&mut self) {
+        if !self.hung_up {
+            self.hung_up = true;
+            let _ = self.app.sip.send(SipCommand::Hangup {
+                handle: self.handle,
+            });
+        }
+    }
+
+    async fn run_loop(
+        &mut self,
+        media: &mut MediaSession,
+        sip_rx: &mut mpsc::UnboundedReceiver<SessionEvent>,
+        control: &mut mpsc::UnboundedReceiver<CallControl>,
+    ) -> End {
+        loop {
+            tokio::select! {
+                ev = sip_rx.recv() => match ev {
+                    Some(ev) => if let Some(end) = self.on_sip(media, ev) { return end },
+                    None => return (Some(503), "sip_unavailable".to_owned()),
+                },
+                c = control.recv() => match c {
+                    Some(CallControl::Ice(cand)) => {
+                        if let Err(e) = media.add_ice(cand) {
+                            self.send(ServerMessage::Error {
+                                reference: Some(self.req.reference.clone()),
+                                code: ErrorCode::BadRequest,
+                                message: e,
+                            });
+                        }
+                    }
+                    Some(CallControl::Hangup { .. } | CallControl::DeviceGone(_)) | None => self.hangup(),
+                    Some(CallControl::Accept { .. } | CallControl::Reject { .. }) => {}
+                },
+                ev = media.step() => match ev {
+                    Some(MediaEvent::Connected) => self.maybe_connected(media),
+                    Some(MediaEvent::Failed) => {
+                        tracing::warn!(call_id = %self.req.call_id, "webrtc leg failed");
+                        self.end_reason = Some("webrtc_failed");
+                        self.hangup();
+                    }
+                    Some(MediaEvent::RtpTimeout) => {
+                        // The user agent sends BYE and reports the end; the reason reported is ours.
+                        self.end_reason = Some("rtp_timeout");
+                        self.hangup();
+                    }
+                    Some(MediaEvent::StunSettled) => self.answer_deferred(media),
+                    None => {}
+                },
+            }
+        }
+    }
+
+    fn maybe_connected(&mut self, media: &MediaSession) {
+        if self.sip_answered && media.is_connected() && !self.connected_sent {
+            self.connected_sent = true;
+            tracing::info!(
+                call_id = %self.req.call_id,
+                setup_ms = self.started.elapsed().as_secs_f64() * 1000.0,
+                "call connected"
+            );
+            self.state(CallState::Connected, Some(200));
+        }
+    }
+
+    /// Builds the media from the first SIP answer, unless the STUN reply is still expected.
+    fn offer_answer(
+        &mut self,
+        media: &mut MediaSession,
+        sdp: String,
+        early_code: Option<u16>,
+    ) -> Result<(), String> {
+        if media.stun_pending() {
+            self.deferred_answer = Some((sdp, early_code));
+            return Ok(());
+        }
+        let plan = MediaPlan::from_sip_answer(&self.req.offer, &self.req.sip_codecs, &sdp)?;
+        let answer = media.build(&self.app, &self.req.offer_sdp, &plan)?;
+        self.send(ServerMessage::Answer {
+            reference: Some(self.req.reference.clone()),
+            call_id: self.req.call_id.clone(),
+            sdp: answer,
+        });
+        tracing::info!(
+            call_id = %self.req.call_id,
+            answer_ms = self.started.elapsed().as_secs_f64() * 1000.0,
+            "answer sent to the browser"
+        );
+        if let Some(code) = early_code {
+            self.state(CallState::EarlyMedia, Some(code));
+        }
+        self.maybe_connected(media);
+        Ok(())
+    }
+
+    fn answer_deferred(&mut self, media: &mut MediaSession) {
+        let Some((sdp, early)) = self.deferred_answer.take() else {
+            return;
+        };
+        if let Err(why) = self.offer_answer(media, sdp, early) {
+            self.unusable_answer(&why, early.is_none());
+        }
+    }
+
+    fn unusable_answer(&mut self, why: &str, is_final: bool) {
+        tracing::warn!(call_id = %self.req.call_id, %why, "SIP answer unusable");
+        if is_final {
+            self.end_reason = Some("media_negotiation_failed");
+            self.hangup();
+            self.send(ServerMessage::Error {
+                reference: Some(self.req.reference.clone()),
+                code: ErrorCode::BadSdp,
+                message: format!("the phone side answered with unusable media: {why}"),
+            });
+        }
+    }
+
+    fn on_sip(&mut self, media: &mut MediaSession, ev: SessionEvent) -> Option<End> {
+        let have_media = media.has_media() || self.deferred_answer.is_some();
+        match ev {
+            SessionEvent::Provisional { code, sdp } => match sdp {
+                Some(sdp) if !have_media => {
+                    if let Err(why) = self.offer_answer(media, sdp, Some(code)) {
+                        tracing::debug!(%why, "early media SDP unusable; waiting for the answer");
+                        self.state(CallState::Ringing, Some(code));
+                    }
+                }
+                _ if !have_media => self.state(CallState::Ringing, Some(code)),
+                _ => {}
+            },
+            SessionEvent::Answered { sdp } => {
+                self.sip_answered = true;
+                media.arm_timeout();
+                tracing::info!(
+                    call_id = %self.req.call_id,
+                    sip_answer_ms = self.started.elapsed().as_secs_f64() * 1000.0,
+                    "SIP answered"
+                );
+                match sdp {
+                    Some(sdp) if !have_media => {
+                        if let Err(why) = self.offer_answer(media, sdp, None) {
+                            self.unusable_answer(&why, true);
+                        }
+                    }
+                    None if !have_media => self.unusable_answer("2xx without SDP", true),
+                    // The final answer may move the media after early media (forking).
+                    Some(sdp) => {
+                        if let Ok(plan) =
+                            MediaPlan::from_sip_answer(&self.req.offer, &self.req.sip_codecs, &sdp)
+                        {
+                            media.retarget(plan.sip_remote, plan.sip_rtcp_remote);
+                        }
+                    }
+                    None => {}
+                }
+                self.maybe_connected(media);
+            }
+            SessionEvent::Confirmed { .. } => {}
+            SessionEvent::Ended(EndCause { code, reason }) => {
+                return Some(match self.end_reason {
+                    Some(ours) => (None, ours.to_owned()),
+                    None => (code, reason.to_owned()),
+                });
+            }
+        }
+        None
+    }
+}

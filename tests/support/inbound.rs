@@ -1,0 +1,194 @@
+//! Calls toward the gateway: headless Chromium with the test client loaded from the gateway's
+//! origin (its devices log in as alice), the gateway, and SIPp playing Asterisk: optionally as the
+//! registrar the gateway REGISTERs to (its `sip.proxy`), and as callers sending INVITEs to the
+//! gateway's SIP port.
+
+use std::time::Duration;
+
+use anyhow::{Context, Result, anyhow};
+use tokio::sync::Mutex;
+
+use super::browser::Browser;
+use super::device::Device;
+use super::gateway::{ALICE_TOKEN, Gateway, GatewayOptions};
+use super::ports::free_udp_port;
+use super::sipp::{Scenario, Sipp, SippOptions};
+use super::sipp_log::LoggedMessage;
+
+/// Chromium + the gateway + SIPp registrar and callers.
+pub(crate) struct InboundRig {
+    /// The browser, with the test client loaded from the gateway's origin.
+    pub(crate) browser: Browser,
+    /// The gateway.
+    pub(crate) gateway: Gateway,
+    registrar: Mutex<Option<Sipp>>,
+    callers: Mutex<Vec<Sipp>>,
+}
+
+/// One SIPp caller of the rig (an index into its callers).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Caller(usize);
+
+impl InboundRig {
+    /// Starts the browser (waiting for this binary's turn) and a gateway configured by `options`
+    /// whose `sip.proxy` is a port of 127.0.0.1 nobody answers on (the callers' address,
+    /// 127.0.0.1, is then the proxy's: the trunk source).
+    pub(crate) async fn start(options: &GatewayOptions) -> Result<InboundRig> {
+        let browser = Browser::launch().await?;
+        let gateway = Gateway::start_with(free_udp_port()?, options).await?;
+        Self::open(browser, gateway, None).await
+    }
+
+    /// Starts SIPp as the registrar with `scenario` (tests/data/sipp), then the browser and a
+    /// gateway configured by `options` whose `sip.proxy` is that SIPp.
+    pub(crate) async fn start_with_registrar(
+        scenario: &str,
+        options: &GatewayOptions,
+    ) -> Result<InboundRig> {
+        let browser = Browser::launch().await?;
+        let registrar = Sipp::spawn_with(
+            Scenario::File(scenario),
+            &SippOptions {
+                rtp_echo: false,
+                ..SippOptions::default()
+            },
+        )
+        .await?;
+        let gateway = Gateway::start_with(registrar.port(), options).await?;
+        Self::open(browser, gateway, Some(registrar)).await
+    }
+
+    async fn open(
+        browser: Browser,
+        gateway: Gateway,
+        registrar: Option<Sipp>,
+    ) -> Result<InboundRig> {
+        browser
+            .open(&format!("{}/healthz", gateway.base_url()))
+            .await
+            .context("opening the gateway's /healthz page")?;
+        Ok(InboundRig {
+            browser,
+            gateway,
+            registrar: Mutex::new(registrar),
+            callers: Mutex::new(Vec::new()),
+        })
+    }
+
+    /// Connects a device of the page as alice and waits for its `hello`.
+    pub(crate) async fn device(&self, name: &str) -> Result<Device<'_>> {
+        Device::connect(&self.browser, name, &self.gateway.ws_url(Some(ALICE_TOKEN))).await
+    }
+
+    /// Starts SIPp with the UAC `scenario`, calling `sip:<to_user>@127.0.0.1:<gateway SIP port>`
+    /// (`-s to_user`), set up by `options` (echoing RTP unless told not to).
+    pub(crate) async fn call(
+        &self,
+        scenario: &str,
+        to_user: &str,
+        options: &SippOptions,
+    ) -> Result<Caller> {
+        let mut options = options.clone();
+        let mut extra = vec![
+            format!("127.0.0.1:{}", self.gateway.sip_port()),
+            "-s".to_owned(),
+            to_user.to_owned(),
+        ];
+        extra.append(&mut options.extra);
+        options.extra = extra;
+        let sipp = Sipp::spawn_with(Scenario::File(scenario), &options).await?;
+        let mut callers = self.callers.lock().await;
+        callers.push(sipp);
+        Ok(Caller(callers.len() - 1))
+    }
+
+    /// Waits at most `timeout` for `caller` to exit 0 (its scenario completed as written).
+    pub(crate) async fn caller_success(&self, caller: Caller, timeout: Duration) -> Result<()> {
+        let mut callers = self.callers.lock().await;
+        let sipp = callers
+            .get_mut(caller.0)
+            .ok_or_else(|| anyhow!("no caller {caller:?}"))?;
+        sipp.expect_success(timeout).await
+    }
+
+    /// The SIP messages `caller` sent and received so far, with their times.
+    pub(crate) async fn caller_log(&self, caller: Caller) -> Vec<LoggedMessage> {
+        self.callers
+            .lock()
+            .await
+            .get(caller.0)
+            .map(Sipp::logged)
+            .unwrap_or_default()
+    }
+
+    /// Waits at most `timeout` for the registrar to exit 0.
+    pub(crate) async fn registrar_success(&self, timeout: Duration) -> Result<()> {
+        let mut registrar = self.registrar.lock().await;
+        registrar
+            .as_mut()
+            .context("this rig runs no registrar")?
+            .expect_success(timeout)
+            .await
+    }
+
+    /// The SIP messages the registrar sent and received so far, with their times.
+    pub(crate) async fn registrar_log(&self) -> Vec<LoggedMessage> {
+        self.registrar
+            .lock()
+            .await
+            .as_ref()
+            .map(Sipp::logged)
+            .unwrap_or_default()
+    }
+
+    /// Ends the test: on success closes the browser; on failure prints what the browser's
+    /// devices saw, then panics with the error (the gateway and the SIPps print their logs as
+    /// they are dropped during the panic).
+    pub(crate) async fn finish(self, outcome: Result<()>) {
+        match outcome {
+            Ok(()) => {
+                let InboundRig { browser, .. } = self;
+                if let Err(e) = browser.close().await {
+                    panic!("{e:#}");
+                }
+            }
+            Err(e) => {
+                let devices = match self
+                    .browser
+                    .eval("return window.__gw.devicesState();", vec![])
+                    .await
+                {
+                    Ok(state) => serde_json::to_string_pretty(&state).unwrap_or_default(),
+                    Err(e) => format!("<unavailable: {e}>"),
+                };
+                eprintln!("===== browser devices =====\n{devices}\n===== end of devices =====");
+                self.browser.dump().await;
+                panic!("{e:#}");
+            }
+        }
+    }
+}
+
+/// The first message in `log` that `wanted` accepts.
+pub(crate) fn first<'a>(
+    log: &'a [LoggedMessage],
+    wanted: impl Fn(&LoggedMessage) -> bool,
+) -> Option<&'a LoggedMessage> {
+    log.iter().find(|m| wanted(m))
+}
+
+/// When SIPp sent the (first) INVITE of `log`: ms since the Unix epoch.
+pub(crate) fn invite_sent_at(log: &[LoggedMessage]) -> Option<f64> {
+    first(log, |m| m.sent && m.is_request("INVITE")).map(|m| m.at_unix_ms)
+}
+
+/// Milliseconds from SIPp sending the INVITE of `log` to the first received response `code`.
+pub(crate) fn invite_to_response_ms(log: &[LoggedMessage], code: u16) -> Option<f64> {
+    let sent = invite_sent_at(log)?;
+    first(log, |m| !m.sent && m.is_response(code, Some("INVITE"))).map(|m| m.at_unix_ms - sent)
+}
+
+/// `value` as whole milliseconds, or `-`.
+pub(crate) fn ms(value: Option<f64>) -> String {
+    value.map_or_else(|| "-".to_owned(), |v| format!("{v:.1}"))
+}

@@ -1,15 +1,41 @@
 //! `[auth]`: who may use the signaling WebSocket.
 
 use std::collections::BTreeMap;
+use std::time::Duration;
+
+use toml::Value;
 
 use crate::Secret;
-use crate::raw::{Ctx, Table, secret, table};
+use crate::duration::{format_duration, parse_duration};
+use crate::raw::{Ctx, Table, parsed, secret, table};
+
+/// Shortest non-empty `auth.token_secret`, in bytes: an HS256 key must be at least as long as the
+/// SHA-256 output (RFC 7518 §3.2).
+pub const MIN_TOKEN_SECRET_LEN: usize = 32;
+/// Default `auth.token_leeway`.
+pub const DEFAULT_TOKEN_LEEWAY: Duration = Duration::from_secs(30);
+/// Longest `auth.token_leeway`: tokens from the Odoo addon live 5 minutes.
+pub const MAX_TOKEN_LEEWAY: Duration = Duration::from_secs(300);
 
 /// `[auth]` section.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuthConfig {
     /// User name -> bearer token, for local development. Tokens are non-empty and distinct.
     pub dev_tokens: BTreeMap<String, Secret>,
+    /// HMAC key of the HS256 JWTs `/ws` accepts (issued by the Odoo addon); `None` accepts none.
+    pub token_secret: Option<Secret>,
+    /// Clock skew tolerated when checking a JWT's `exp` (and `nbf`, `iat`).
+    pub token_leeway: Duration,
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        Self {
+            dev_tokens: BTreeMap::new(),
+            token_secret: None,
+            token_leeway: DEFAULT_TOKEN_LEEWAY,
+        }
+    }
 }
 
 impl AuthConfig {
@@ -26,7 +52,8 @@ impl AuthConfig {
 }
 
 pub(crate) fn build(mut t: Table, ctx: &mut Ctx) -> AuthConfig {
-    let dev_tokens = t.get(ctx, "dev_tokens", BTreeMap::new(), |ctx, key, value| {
+    let d = AuthConfig::default();
+    let dev_tokens = t.get(ctx, "dev_tokens", d.dev_tokens, |ctx, key, value| {
         let mut users = Table::new(key, table(ctx, key, value)?);
         let mut tokens: BTreeMap<String, Secret> = BTreeMap::new();
         for (user_key, user, value) in users.drain() {
@@ -47,8 +74,45 @@ pub(crate) fn build(mut t: Table, ctx: &mut Ctx) -> AuthConfig {
         users.finish(ctx);
         Some(tokens)
     });
+    let token_secret = t.get(ctx, "token_secret", d.token_secret, token_secret);
+    let token_leeway = t.get(ctx, "token_leeway", d.token_leeway, |ctx, key, value| {
+        parsed(ctx, key, value, |text| {
+            let leeway = parse_duration(text).map_err(|e| e.to_string())?;
+            if leeway > MAX_TOKEN_LEEWAY {
+                Err(format!(
+                    "must be at most {}, got {text:?}",
+                    format_duration(MAX_TOKEN_LEEWAY)
+                ))
+            } else {
+                Ok(leeway)
+            }
+        })
+    });
     t.finish(ctx);
-    AuthConfig { dev_tokens }
+    AuthConfig {
+        dev_tokens,
+        token_secret,
+        token_leeway,
+    }
+}
+
+/// `auth.token_secret`: `""` = JWTs off; otherwise at least 32 bytes (RFC 7518 §3.2).
+fn token_secret(ctx: &mut Ctx, key: &str, value: Value) -> Option<Option<Secret>> {
+    let secret = secret(ctx, key, value)?;
+    if secret.is_empty() {
+        Some(None)
+    } else if secret.expose().len() < MIN_TOKEN_SECRET_LEN {
+        ctx.error(
+            key,
+            format!(
+                "must be at least {MIN_TOKEN_SECRET_LEN} bytes for HS256 (RFC 7518 §3.2), \
+                 or \"\" to accept no JWTs"
+            ),
+        );
+        None
+    } else {
+        Some(Some(secret))
+    }
 }
 
 #[cfg(test)]
@@ -98,5 +162,67 @@ mod tests {
             errors.to_string(),
             "auth.dev_tokens: expected a table, got an array"
         );
+    }
+
+    #[test]
+    fn token_secret_and_leeway() {
+        let d = AuthConfig::default();
+        assert_eq!(d.token_secret, None);
+        assert_eq!(d.token_leeway, Duration::from_secs(30));
+        let a = auth(
+            "[auth]\ntoken_secret = \"0123456789abcdef0123456789abcdef\"\ntoken_leeway = \"0s\"",
+        );
+        assert_eq!(
+            a.token_secret.as_ref().map(Secret::expose),
+            Some("0123456789abcdef0123456789abcdef")
+        );
+        assert_eq!(a.token_leeway, Duration::ZERO);
+        assert_eq!(auth("[auth]\ntoken_secret = \"\"").token_secret, None);
+        assert_eq!(
+            auth("[auth]\ntoken_leeway = \"5m\"").token_leeway,
+            Duration::from_secs(300)
+        );
+    }
+
+    #[test]
+    fn token_secret_and_leeway_rules() {
+        let errors = Config::from_toml_str(
+            "[auth]\ntoken_secret = \"short-secret-31-bytes-long-xxxx\"\ntoken_leeway = \"301s\"",
+            [],
+        )
+        .expect_err("invalid");
+        let text = errors.to_string();
+        assert_eq!(
+            text,
+            "auth.token_secret: must be at least 32 bytes for HS256 (RFC 7518 §3.2), or \"\" to accept no JWTs\n\
+             auth.token_leeway: must be at most 5m, got \"301s\""
+        );
+        assert!(!text.contains("short-secret"), "{text}");
+        let errors = Config::from_toml_str(
+            "[auth]\ntoken_secret = 12345\ntoken_leeway = \"soon\"",
+            [],
+        )
+        .expect_err("invalid");
+        assert_eq!(
+            errors.to_string(),
+            "auth.token_secret: expected a string, got integer\n\
+             auth.token_leeway: expected a duration like \"500ms\", \"30s\", \"5m\" or \"1h\", got \"soon\""
+        );
+    }
+
+    #[test]
+    fn token_secret_from_the_environment_is_kept_verbatim() {
+        let secret = "12345678901234567890123456789012";
+        let c = Config::from_toml_str(
+            "",
+            [
+                ("WEBRTC_GATEWAY__AUTH__TOKEN_SECRET".to_owned(), secret.to_owned()),
+                ("WEBRTC_GATEWAY__AUTH__TOKEN_LEEWAY".to_owned(), "1m".to_owned()),
+            ],
+        )
+        .expect("valid");
+        assert_eq!(c.auth.token_secret.as_ref().map(Secret::expose), Some(secret));
+        assert_eq!(c.auth.token_leeway, Duration::from_secs(60));
+        assert!(!format!("{c:?}").contains(secret));
     }
 }

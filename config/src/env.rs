@@ -80,9 +80,7 @@ pub(crate) fn apply(
 
     let mut origins = EnvOrigins::default();
     for (segments, var, raw) in overrides {
-        let key = segments
-            .iter()
-            .fold(String::new(), |path, s| join_key(&path, s));
+        let key = key_of(root, &segments);
         if let Some(first) = origins.by_key.get(&key) {
             errors.push(ConfigError::new(
                 key.as_str(),
@@ -100,9 +98,16 @@ pub(crate) fn apply(
                     },
                 );
             }
-            Err(not_a_table) => errors.push(ConfigError::new(
-                not_a_table,
+            Err(SetError::NotATable(path)) => errors.push(ConfigError::new(
+                path,
                 format!("is not a table, so {var} cannot set a key inside it"),
+            )),
+            Err(SetError::NoSuchIndex { array, len }) => errors.push(ConfigError::new(
+                array,
+                format!(
+                    "has {len} entries, so {var} names one that does not exist \
+                     (set the whole array from one variable first)"
+                ),
             )),
         }
     }
@@ -115,25 +120,96 @@ fn strip_prefix(var: &str) -> Option<&str> {
         .then(|| &var[ENV_PREFIX.len()..])
 }
 
-/// Sets `segments` in `root`, creating tables on the way; `Err(path)` names a non-table in the way.
-fn set(root: &mut toml::Table, segments: &[String], value: Value) -> Result<(), String> {
-    let Some((last, parents)) = segments.split_last() else {
-        return Ok(());
-    };
-    let mut table = root;
+/// Why an override could not be placed in the tree.
+#[derive(Debug, PartialEq)]
+enum SetError {
+    /// A value that is neither a table nor an array is in the way (its key path).
+    NotATable(String),
+    /// A numeric segment indexes past the end of an existing array.
+    NoSuchIndex { array: String, len: usize },
+}
+
+/// The index a segment names inside an array: digits only.
+fn index_of(segment: &str) -> Option<usize> {
+    segment
+        .bytes()
+        .all(|b| b.is_ascii_digit())
+        .then(|| segment.parse().ok())
+        .flatten()
+}
+
+/// The key path `segments` name in `root` as the builders spell it: a numeric segment below an
+/// existing array is an index (`ami.servers[0].secret`), anything else a table key.
+fn key_of(root: &toml::Table, segments: &[String]) -> String {
     let mut path = String::new();
-    for segment in parents {
+    let mut table = Some(root);
+    let mut rest = segments;
+    while let Some((segment, after)) = rest.split_first() {
         path = join_key(&path, segment);
-        let entry = table
-            .entry(segment.clone())
-            .or_insert_with(|| Value::Table(toml::Table::new()));
-        table = match entry {
-            Value::Table(t) => t,
-            _ => return Err(path),
+        rest = after;
+        let value = table.and_then(|t| t.get(segment));
+        let index = rest.first().and_then(|next| index_of(next));
+        table = match (value, index) {
+            (Some(Value::Array(items)), Some(i)) => {
+                path = format!("{path}[{i}]");
+                rest = &rest[1..];
+                items.get(i).and_then(Value::as_table)
+            }
+            (value, _) => value.and_then(Value::as_table),
         };
     }
-    table.insert(last.clone(), value);
-    Ok(())
+    path
+}
+
+/// Sets `segments` in `root`, creating tables on the way. A numeric segment below an existing array
+/// indexes it (an override such as `..._AMI__SERVERS__0__SECRET` reaches into `[[ami.servers]]`).
+fn set(root: &mut toml::Table, segments: &[String], value: Value) -> Result<(), SetError> {
+    set_in(root, segments, value, String::new())
+}
+
+fn set_in(
+    table: &mut toml::Table,
+    segments: &[String],
+    value: Value,
+    path: String,
+) -> Result<(), SetError> {
+    let Some((segment, rest)) = segments.split_first() else {
+        return Ok(());
+    };
+    if rest.is_empty() {
+        table.insert(segment.clone(), value);
+        return Ok(());
+    }
+    let path = join_key(&path, segment);
+    let entry = table
+        .entry(segment.clone())
+        .or_insert_with(|| Value::Table(toml::Table::new()));
+    match entry {
+        Value::Table(t) => set_in(t, rest, value, path),
+        Value::Array(items) => {
+            let (index, after) = match rest.split_first() {
+                Some((next, after)) => match index_of(next) {
+                    Some(i) => (i, after),
+                    None => return Err(SetError::NotATable(path)),
+                },
+                None => return Err(SetError::NotATable(path)),
+            };
+            let len = items.len();
+            let Some(item) = items.get_mut(index) else {
+                return Err(SetError::NoSuchIndex { array: path, len });
+            };
+            let path = format!("{path}[{index}]");
+            if after.is_empty() {
+                *item = value;
+                return Ok(());
+            }
+            match item {
+                Value::Table(t) => set_in(t, after, value, path),
+                _ => Err(SetError::NotATable(path)),
+            }
+        }
+        _ => Err(SetError::NotATable(path)),
+    }
 }
 
 #[cfg(test)]

@@ -1,32 +1,199 @@
-//! `[http]`: the listener for the signaling WebSocket, the page and the health check.
+//! `[http]`: the listener for the signaling WebSocket, the page, the HTTP API and the health check,
+//! and who may use them.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::time::Duration;
+
+use toml::Value;
 
 use crate::addr::socket_addr;
-use crate::raw::{Ctx, Table};
+use crate::duration::{format_duration, parse_duration};
+use crate::origin::Origin;
+use crate::raw::{Ctx, Table, array, integer_in, parsed, secret};
+use crate::storage::path;
+use crate::Secret;
 
 /// Default `http.listen`.
 pub const DEFAULT_HTTP_LISTEN: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 8080);
+/// Default `http.resume_grace`.
+pub const DEFAULT_RESUME_GRACE: Duration = Duration::from_secs(20);
+/// Longest `http.resume_grace`: calls stay up that long with nobody listening.
+pub const MAX_RESUME_GRACE: Duration = Duration::from_secs(600);
+/// Shortest `http.api_keys` entry, in characters.
+pub const MIN_API_KEY_LEN: usize = 16;
+/// Default `http.max_sessions`.
+pub const DEFAULT_MAX_SESSIONS: usize = 10_000;
 
 /// `[http]` section.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HttpConfig {
-    /// Address serving `GET /ws` (signaling), `GET /` (page) and `/healthz`.
+    /// Address serving `GET /ws` (signaling), `GET /` (page), `/api/v1/...` and `/healthz`.
     pub listen: SocketAddr,
+    /// How long a dropped WebSocket session may be resumed (its calls stay up); `None` disables resuming.
+    pub resume_grace: Option<Duration>,
+    /// Origins allowed to open `/ws`; empty allows any origin.
+    pub allowed_origins: Vec<Origin>,
+    /// Bearer keys for the HTTP API (`/api/v1/...`); distinct, at least 16 characters each.
+    /// Empty means the API refuses every request.
+    pub api_keys: Vec<Secret>,
+    /// Certificate and key for `https`/`wss`; `None` serves plain HTTP.
+    pub tls: Option<TlsFiles>,
+    /// Most signaling sessions open at once.
+    pub max_sessions: usize,
 }
 
 impl Default for HttpConfig {
     fn default() -> Self {
         Self {
             listen: DEFAULT_HTTP_LISTEN,
+            resume_grace: Some(DEFAULT_RESUME_GRACE),
+            allowed_origins: Vec::new(),
+            api_keys: Vec::new(),
+            tls: None,
+            max_sessions: DEFAULT_MAX_SESSIONS,
         }
     }
 }
 
+/// PEM files for TLS (`http.tls_cert`, `http.tls_key`); read when the server starts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsFiles {
+    /// Certificate chain, leaf first.
+    pub cert: PathBuf,
+    /// Private key of the leaf certificate.
+    pub key: PathBuf,
+}
+
+impl HttpConfig {
+    /// Whether a WebSocket handshake with this `Origin` header value may proceed: any origin when
+    /// `allowed_origins` is empty, else one equal to an entry once both are normalized.
+    pub fn is_origin_allowed(&self, origin: &str) -> bool {
+        self.allowed_origins.is_empty()
+            || origin
+                .parse::<Origin>()
+                .is_ok_and(|o| self.allowed_origins.contains(&o))
+    }
+
+    /// Whether `candidate` is one of `api_keys`. Every key is compared in constant time, with no
+    /// early exit.
+    pub fn is_api_key(&self, candidate: &str) -> bool {
+        let mut found = false;
+        for key in &self.api_keys {
+            found |= key.constant_time_eq(candidate);
+        }
+        found && !candidate.is_empty()
+    }
+}
+
 pub(crate) fn build(mut t: Table, ctx: &mut Ctx) -> HttpConfig {
-    let listen = t.get(ctx, "listen", DEFAULT_HTTP_LISTEN, socket_addr);
+    let d = HttpConfig::default();
+    let listen = t.get(ctx, "listen", d.listen, socket_addr);
+    let resume_grace = t.get(ctx, "resume_grace", d.resume_grace, resume_grace);
+    let allowed_origins = t.get(ctx, "allowed_origins", d.allowed_origins, origins);
+    let api_keys = t.get(ctx, "api_keys", d.api_keys, api_keys);
+    let cert_key = t.path_of("tls_cert");
+    let key_key = t.path_of("tls_key");
+    let cert = t.get(ctx, "tls_cert", None, |ctx, key, value| path(ctx, key, value).map(Some));
+    let key = t.get(ctx, "tls_key", None, |ctx, key, value| path(ctx, key, value).map(Some));
+    let tls = match (cert.flatten(), key.flatten()) {
+        (Some(cert), Some(key)) => Some(TlsFiles { cert, key }),
+        (None, None) => None,
+        (Some(_), None) if !ctx.has_error(&key_key) => {
+            ctx.error(&key_key, "missing: http.tls_cert is set, so the key file is needed too");
+            None
+        }
+        (None, Some(_)) if !ctx.has_error(&cert_key) => {
+            ctx.error(&cert_key, "missing: http.tls_key is set, so the certificate file is needed too");
+            None
+        }
+        _ => None,
+    };
+    let max_sessions = t.get(ctx, "max_sessions", d.max_sessions, |ctx, key, value| {
+        integer_in(ctx, key, value, 1..=1_000_000)
+    });
     t.finish(ctx);
-    HttpConfig { listen }
+    HttpConfig {
+        listen,
+        resume_grace,
+        allowed_origins,
+        api_keys,
+        tls,
+        max_sessions,
+    }
+}
+
+/// `http.resume_grace`: `"0s"` disables resuming; otherwise at most 10 minutes.
+fn resume_grace(ctx: &mut Ctx, key: &str, value: Value) -> Option<Option<Duration>> {
+    parsed(ctx, key, value, |text| {
+        let grace = parse_duration(text).map_err(|e| e.to_string())?;
+        if grace > MAX_RESUME_GRACE {
+            Err(format!(
+                "must be at most {} (\"0s\" disables resuming), got {text:?}",
+                format_duration(MAX_RESUME_GRACE)
+            ))
+        } else {
+            Ok(Some(grace).filter(|g| !g.is_zero()))
+        }
+    })
+}
+
+/// `http.allowed_origins`: origins, no duplicates once normalized.
+fn origins(ctx: &mut Ctx, key: &str, value: Value) -> Option<Vec<Origin>> {
+    let items = array(ctx, key, value)?;
+    let mut origins: Vec<(Origin, String)> = Vec::new();
+    let mut valid = true;
+    for (item_key, item) in items {
+        let Some(origin) = parsed(ctx, &item_key, item, Origin::from_str) else {
+            valid = false;
+            continue;
+        };
+        if let Some((_, first)) = origins.iter().find(|(o, _)| *o == origin) {
+            ctx.error(&item_key, format!("duplicate of {first} (\"{origin}\")"));
+            valid = false;
+            continue;
+        }
+        origins.push((origin, item_key));
+    }
+    valid.then(|| origins.into_iter().map(|(o, _)| o).collect())
+}
+
+/// `http.api_keys`: secrets of at least 16 characters, distinct, printable.
+fn api_keys(ctx: &mut Ctx, key: &str, value: Value) -> Option<Vec<Secret>> {
+    let items = match value {
+        Value::Array(_) => array(ctx, key, value)?,
+        other => {
+            // The kind only: a mistaken `api_keys = "key"` must not be printed.
+            ctx.error(key, format!("expected an array of strings, got {}", crate::raw::kind(&other)));
+            return None;
+        }
+    };
+    let mut keys: Vec<(Secret, String)> = Vec::new();
+    let mut valid = true;
+    for (item_key, item) in items {
+        let Some(api_key) = secret(ctx, &item_key, item) else {
+            valid = false;
+            continue;
+        };
+        let problem = if api_key.expose().chars().count() < MIN_API_KEY_LEN {
+            Some(format!("must be at least {MIN_API_KEY_LEN} characters long"))
+        } else if api_key.expose().chars().any(|c| c.is_whitespace() || c.is_control()) {
+            Some("must not contain spaces or control characters (it is sent in a header)".to_owned())
+        } else {
+            keys.iter()
+                .find(|(k, _)| *k == api_key)
+                .map(|(_, first)| format!("same key as {first}"))
+        };
+        match problem {
+            Some(problem) => {
+                ctx.error(&item_key, problem);
+                valid = false;
+            }
+            None => keys.push((api_key, item_key)),
+        }
+    }
+    valid.then(|| keys.into_iter().map(|(k, _)| k).collect())
 }
 
 #[cfg(test)]

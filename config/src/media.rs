@@ -7,11 +7,14 @@ use std::time::Duration;
 use crate::addr::{advertised_ip, resolve_ip};
 use crate::raw::{Ctx, Table, array, parsed};
 use crate::sip::{DEFAULT_SIP_LISTEN, positive_duration};
+use crate::video::{self, DEFAULT_MAX_VIDEO_KBPS, VideoCodec};
 
 /// Lowest allowed `media.rtp_ports` start: ports below are privileged.
 pub const MIN_RTP_PORT: u16 = 1024;
 /// Fewest ports `media.rtp_ports` may hold: two RTP/RTCP pairs.
 pub const MIN_RTP_PORTS: usize = 4;
+/// Default `media.echo_number`.
+pub const DEFAULT_ECHO_NUMBER: &str = "echo";
 
 /// `[media]` section.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,6 +27,13 @@ pub struct MediaConfig {
     pub rtp_timeout: Duration,
     /// Address in the SIP-side SDP `c=` line: `media.ip`, or else the IP of `sip.listen`.
     pub ip: IpAddr,
+    /// Number answered by the gateway itself, looping media back (like Asterisk's `Echo()`);
+    /// `None` disables the built-in echo test.
+    pub echo_number: Option<String>,
+    /// Bitrate cap toward the browser for video (REMB), in kbit/s.
+    pub max_video_kbps: u32,
+    /// Video codecs offered toward Asterisk, in preference order; non-empty, no duplicates.
+    pub video_codecs: Vec<VideoCodec>,
 }
 
 impl Default for MediaConfig {
@@ -36,6 +46,9 @@ impl Default for MediaConfig {
             sip_codecs: vec![AudioCodec::Opus, AudioCodec::Pcmu, AudioCodec::Pcma],
             rtp_timeout: Duration::from_secs(30),
             ip: DEFAULT_SIP_LISTEN.ip(),
+            echo_number: Some(DEFAULT_ECHO_NUMBER.to_owned()),
+            max_video_kbps: DEFAULT_MAX_VIDEO_KBPS,
+            video_codecs: vec![VideoCodec::Vp8, VideoCodec::H264],
         }
     }
 }
@@ -139,7 +152,9 @@ pub(crate) fn build(mut t: Table, ctx: &mut Ctx, sip_listen: Option<SocketAddr>)
     let rtp_ports = t.get(ctx, "rtp_ports", d.rtp_ports, |ctx, key, value| {
         parsed(ctx, key, value, PortRange::from_str)
     });
-    let sip_codecs = t.get(ctx, "sip_codecs", d.sip_codecs, codecs);
+    let sip_codecs = t.get(ctx, "sip_codecs", d.sip_codecs, |ctx, key, value| {
+        codec_list(ctx, key, value, AudioCodec::name)
+    });
     let rtp_timeout = t.get(ctx, "rtp_timeout", d.rtp_timeout, positive_duration);
     let ip_key = t.path_of("ip");
     let explicit_ip = t.get(ctx, "ip", None, advertised_ip);
@@ -148,33 +163,47 @@ pub(crate) fn build(mut t: Table, ctx: &mut Ctx, sip_listen: Option<SocketAddr>)
     } else {
         resolve_ip(ctx, &ip_key, explicit_ip, "sip.listen", sip_listen, d.ip)
     };
+    let echo_number = t.get(ctx, "echo_number", d.echo_number, video::echo_number);
+    let max_video_kbps = t.get(ctx, "max_video_kbps", d.max_video_kbps, video::max_video_kbps);
+    let video_codecs = t.get(ctx, "video_codecs", d.video_codecs, |ctx, key, value| {
+        codec_list(ctx, key, value, VideoCodec::name)
+    });
     t.finish(ctx);
     MediaConfig {
         rtp_ports,
         sip_codecs,
         rtp_timeout,
         ip,
+        echo_number,
+        max_video_kbps,
+        video_codecs,
     }
 }
 
-fn codecs(ctx: &mut Ctx, key: &str, value: toml::Value) -> Option<Vec<AudioCodec>> {
+/// A non-empty list of codecs without duplicates, in preference order.
+fn codec_list<C>(
+    ctx: &mut Ctx,
+    key: &str,
+    value: toml::Value,
+    name: fn(&C) -> &'static str,
+) -> Option<Vec<C>>
+where
+    C: FromStr<Err = String> + PartialEq,
+{
     let items = array(ctx, key, value)?;
     if items.is_empty() {
         ctx.error(key, "expected at least one codec");
         return None;
     }
-    let mut codecs: Vec<(AudioCodec, String)> = Vec::new();
+    let mut codecs: Vec<(C, String)> = Vec::new();
     let mut valid = true;
     for (item_key, item) in items {
-        let Some(codec) = parsed(ctx, &item_key, item, AudioCodec::from_str) else {
+        let Some(codec) = parsed(ctx, &item_key, item, C::from_str) else {
             valid = false;
             continue;
         };
         if let Some((_, first)) = codecs.iter().find(|(c, _)| *c == codec) {
-            ctx.error(
-                &item_key,
-                format!("duplicate of {first} ({:?})", codec.name()),
-            );
+            ctx.error(&item_key, format!("duplicate of {first} ({:?})", name(&codec)));
             valid = false;
             continue;
         }

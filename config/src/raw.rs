@@ -210,6 +210,36 @@ pub(crate) fn boolean(ctx: &mut Ctx, key: &str, value: Value) -> Option<bool> {
     }
 }
 
+/// A TOML integer within `range` (inclusive), converted to `T`.
+pub(crate) fn integer_in<T: TryFrom<i64>>(
+    ctx: &mut Ctx,
+    key: &str,
+    value: Value,
+    range: std::ops::RangeInclusive<i64>,
+) -> Option<T> {
+    let expected = format!("an integer from {} to {}", range.start(), range.end());
+    match value {
+        Value::Integer(i) if range.contains(&i) => match T::try_from(i) {
+            Ok(v) => Some(v),
+            Err(_) => {
+                ctx.error(key, format!("expected {expected}, got {i}"));
+                None
+            }
+        },
+        Value::Integer(i) => {
+            ctx.error(key, format!("expected {expected}, got {i}"));
+            None
+        }
+        other => {
+            ctx.error(
+                key,
+                format!("expected {expected}, got {}", describe(&other)),
+            );
+            None
+        }
+    }
+}
+
 /// A secret string; an error names the type only, never the value.
 pub(crate) fn secret(ctx: &mut Ctx, key: &str, value: Value) -> Option<Secret> {
     match value {

@@ -30,10 +30,14 @@ struct UserEntry {
     registration: Option<ServerMessage>,
 }
 
+/// A session whose WebSocket dropped, waiting to be resumed: its user, and where a new socket goes.
+type Detached = (String, mpsc::UnboundedSender<axum::extract::ws::WebSocket>);
+
 #[derive(Default)]
 struct State {
     users: HashMap<String, UserEntry>,
     calls: HashMap<String, mpsc::UnboundedSender<CallControl>>,
+    detached: HashMap<String, Detached>,
 }
 
 /// The registry of users, devices and addressable calls.
@@ -100,6 +104,36 @@ impl Hub {
                 let _ = d.tx.send(CallEvent::ToClient(msg.clone()));
             }
             entry.registration = Some(msg);
+        }
+    }
+
+    /// Offers a session whose socket dropped for resumption.
+    pub fn detach(
+        &self,
+        session_id: &str,
+        user: &str,
+        adopt: mpsc::UnboundedSender<axum::extract::ws::WebSocket>,
+    ) {
+        self.lock()
+            .detached
+            .insert(session_id.to_owned(), (user.to_owned(), adopt));
+    }
+
+    /// Withdraws a detached session (resumed, or its grace period ended).
+    pub fn undetach(&self, session_id: &str) {
+        self.lock().detached.remove(session_id);
+    }
+
+    /// Where to hand a new socket to resume `session_id`, if it is detached and belongs to `user`.
+    pub fn adopt(
+        &self,
+        session_id: &str,
+        user: &str,
+    ) -> Option<mpsc::UnboundedSender<axum::extract::ws::WebSocket>> {
+        let mut s = self.lock();
+        match s.detached.get(session_id) {
+            Some((owner, _)) if owner == user => s.detached.remove(session_id).map(|d| d.1),
+            _ => None,
         }
     }
 
@@ -178,6 +212,56 @@ mod tests {
         let g2 = hub.leave("alice", "c").unwrap();
         assert!(hub.still_gone("alice", g2));
         assert!(hub.devices("alice").is_empty());
+    }
+
+    fn app_with_alice() -> (Arc<crate::app::App>, mpsc::UnboundedReceiver<SipCommand>) {
+        let config = gateway_config::Config::from_toml_str(
+            "[sip]\nunregister_grace = \"30s\"\n[sip.users.alice]\npassword = \"pw\"\n",
+            Vec::<(String, String)>::new(),
+        )
+        .unwrap();
+        let (tx, rx) = mpsc::unbounded_channel();
+        let proxy = "127.0.0.1:5060".parse().unwrap();
+        (
+            Arc::new(crate::app::App::new(config, tx, proxy).unwrap()),
+            rx,
+        )
+    }
+
+    /// The first device registers the user; the last one leaving unregisters after the grace
+    /// period, unless a device comes back in time (a page reload).
+    #[tokio::test(start_paused = true)]
+    async fn unregister_waits_for_the_grace_period() {
+        let (app, mut sip) = app_with_alice();
+        let (a, _ra) = device("a");
+        assert!(app.hub.join("alice", a).1);
+        on_first_device(&app, "alice");
+        assert!(matches!(sip.try_recv(), Ok(SipCommand::Register { user, .. }) if user == "alice"));
+
+        // A reload: gone, back within the grace period -> no unREGISTER.
+        let g = app.hub.leave("alice", "a").unwrap();
+        on_last_device(app.clone(), "alice".into(), g);
+        tokio::time::sleep(std::time::Duration::from_secs(10)).await;
+        let (b, _rb) = device("b");
+        app.hub.join("alice", b);
+        tokio::time::sleep(std::time::Duration::from_secs(60)).await;
+        assert!(sip.try_recv().is_err(), "a reload must not unregister");
+
+        // Really gone: nothing at 29 s, unREGISTER after 30 s.
+        let g = app.hub.leave("alice", "b").unwrap();
+        on_last_device(app.clone(), "alice".into(), g);
+        tokio::time::sleep(std::time::Duration::from_secs(29)).await;
+        assert!(sip.try_recv().is_err());
+        tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+        assert!(matches!(sip.try_recv(), Ok(SipCommand::Unregister { user }) if user == "alice"));
+    }
+
+    /// Users without SIP credentials are never registered.
+    #[tokio::test(start_paused = true)]
+    async fn users_without_credentials_do_not_register() {
+        let (app, mut sip) = app_with_alice();
+        on_first_device(&app, "bob");
+        assert!(sip.try_recv().is_err());
     }
 
     #[test]

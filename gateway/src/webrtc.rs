@@ -225,6 +225,22 @@ impl WebrtcLeg {
         ))
     }
 
+    /// Answers a new offer from the browser on the same connection (ICE restart after a network
+    /// change, RFC 8445 §9): the media keeps its SSRCs, codecs and sockets; only ICE starts over.
+    pub fn renegotiate(&mut self, now: Instant, offer_sdp: &str) -> Result<String, WebrtcError> {
+        let offer = RTCSessionDescription::offer(offer_sdp.to_owned())
+            .map_err(|e| WebrtcError::Offer(e.to_string()))?;
+        self.pc
+            .set_remote_description(now, offer)
+            .map_err(|e| WebrtcError::Offer(e.to_string()))?;
+        let answer = self.pc.create_answer(None).map_err(stack)?;
+        self.pc.set_local_description(now, answer).map_err(stack)?;
+        self.pc
+            .local_description()
+            .map(|d| d.sdp)
+            .ok_or_else(|| WebrtcError::Stack("no local description after answer".into()))
+    }
+
     /// Adds a trickled remote candidate (`None` = end of candidates).
     pub fn add_remote_candidate(&mut self, c: Option<IceCandidate>) -> Result<(), WebrtcError> {
         let Some(c) = c else {

@@ -245,6 +245,16 @@ impl Gateway {
         std::fs::read_to_string(&self.log_path).unwrap_or_else(|e| format!("<no log: {e}>"))
     }
 
+    /// When the gateway logged its first line containing `needle`: ms since the Unix epoch, read
+    /// from the line's RFC 3339 timestamp (the human log format).
+    pub(crate) fn log_time_ms(&self, needle: &str) -> Option<f64> {
+        self.log()
+            .lines()
+            .find(|line| line.contains(needle))
+            .and_then(|line| line.split_whitespace().next())
+            .and_then(super::sipp_log::utc_ms)
+    }
+
     /// Prints the end of the gateway's log to stderr (shown by the test harness on failure).
     pub(crate) fn dump(&self) {
         eprintln!(

@@ -25,6 +25,32 @@ pub(crate) struct InboundRig {
     callers: Mutex<Vec<Sipp>>,
 }
 
+/// How long ringing took after the INVITE, measured at each end.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct RingingFigures {
+    /// SIPp: INVITE sent -> 180 received, on SIPp's clock (its log timestamps are good to ~1 ms).
+    pub(crate) invite_to_180_at_sipp_ms: Option<f64>,
+    /// The gateway: INVITE parsed (log "inbound INVITE") -> `incoming` handed to every device's
+    /// session (log "inbound call ringing"), on the gateway's clock.
+    pub(crate) in_gateway_ms: Option<f64>,
+    /// INVITE parsed at the gateway -> `incoming` received in each device's page (the gateway's
+    /// log clock against the page's `performance.timeOrigin + now()`, both the system clock).
+    pub(crate) to_devices_ms: Vec<Option<f64>>,
+}
+
+impl std::fmt::Display for RingingFigures {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let devices: Vec<String> = self.to_devices_ms.iter().map(|d| ms(*d)).collect();
+        write!(
+            f,
+            "INVITE -> 180 at SIPp {} ms; INVITE parsed -> incoming sent, in the gateway {} ms; INVITE parsed -> incoming in the page: {} ms",
+            ms(self.invite_to_180_at_sipp_ms),
+            ms(self.in_gateway_ms),
+            devices.join(" / ")
+        )
+    }
+}
+
 /// One SIPp caller of the rig (an index into its callers).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Caller(usize);
@@ -139,6 +165,28 @@ impl InboundRig {
             .as_ref()
             .map(Sipp::logged)
             .unwrap_or_default()
+    }
+
+    /// How long `caller`'s INVITE took to ring `devices`, measured at each end (for the first
+    /// inbound call of the gateway).
+    pub(crate) async fn ringing_figures(
+        &self,
+        caller: Caller,
+        devices: &[&Device<'_>],
+    ) -> Result<RingingFigures> {
+        let log = self.caller_log(caller).await;
+        let received = self.gateway.log_time_ms("inbound INVITE");
+        let ringing = self.gateway.log_time_ms("inbound call ringing");
+        let mut to_devices = Vec::new();
+        for device in devices {
+            let at = device.received_wall_ms(|m| m["type"] == "incoming").await?;
+            to_devices.push(at.zip(received).map(|(at, received)| at - received));
+        }
+        Ok(RingingFigures {
+            invite_to_180_at_sipp_ms: invite_to_response_ms(&log, 180),
+            in_gateway_ms: ringing.zip(received).map(|(r, i)| r - i),
+            to_devices_ms: to_devices,
+        })
     }
 
     /// Ends the test: on success closes the browser; on failure prints what the browser's

@@ -68,7 +68,7 @@ pub(crate) fn parse(log: &str) -> Vec<LoggedMessage> {
         let mut lines = entry.splitn(3, '\n');
         let Some(stamp) = lines.next() else { continue };
         let Some(kind) = lines.next() else { continue };
-        let Some(at_unix_ms) = parse_stamp(stamp.trim()) else {
+        let Some(at_unix_ms) = utc_ms(stamp.trim()) else {
             continue;
         };
         let sent = kind.contains("message sent");
@@ -86,9 +86,11 @@ pub(crate) fn parse(log: &str) -> Vec<LoggedMessage> {
     out
 }
 
-/// `2026-11-21 02:39:39.839081` (UTC) as milliseconds since the Unix epoch.
-fn parse_stamp(stamp: &str) -> Option<f64> {
-    let (date, time) = stamp.split_once(' ')?;
+/// `2026-11-21 02:39:39.839081` (SIPp) or `2026-11-21T02:39:39.839081Z` (RFC 3339, the
+/// gateway's log), UTC, as milliseconds since the Unix epoch.
+pub(crate) fn utc_ms(stamp: &str) -> Option<f64> {
+    let stamp = stamp.strip_suffix('Z').unwrap_or(stamp);
+    let (date, time) = stamp.split_once([' ', 'T'])?;
     let mut d = date.split('-').map(|p| p.parse::<i64>().ok());
     let (year, month, day) = (d.next()??, d.next()??, d.next()??);
     let mut t = time.split(':');
@@ -131,5 +133,9 @@ mod tests {
         // date -u -d '2026-11-21 02:40:47' +%s = 1795228847
         assert!((messages[0].at_unix_ms - 1_795_228_847_080.352).abs() < 0.01);
         assert!((messages[1].at_unix_ms - messages[0].at_unix_ms - 2.05).abs() < 0.01);
+        assert_eq!(
+            utc_ms("2026-11-21T02:40:47.080352Z"),
+            Some(messages[0].at_unix_ms)
+        );
     }
 }

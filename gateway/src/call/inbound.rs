@@ -12,11 +12,12 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use super::media::{MediaEvent, MediaPlan, MediaSession};
+use super::ringing::{RingAction, Ringer};
 use super::{CallControl, CallEvent, ended_message};
 use crate::app::App;
 use crate::hub::Device;
 use crate::signaling::messages::{
-    CallState, CallType, ErrorCode, RegistrationStatus, RejectReason, ServerMessage,
+    CallState, CallType, ErrorCode, RegistrationStatus, ServerMessage,
 };
 use crate::sip_driver::{SipAppEvent, SipCommand};
 
@@ -124,12 +125,10 @@ struct Inbound {
     user: String,
     call: IncomingCall,
     started: Instant,
-    /// Devices still ringing.
-    ringing: HashMap<String, Device>,
-    /// The device that answered.
-    answered_by: Option<Device>,
-    /// Reason of the last device that declined.
-    last_reject: Option<RejectReason>,
+    /// Every device the call rang, by session id.
+    devices: HashMap<String, Device>,
+    /// Who still rings and who answered.
+    ringer: Ringer,
     /// Late offer: the browser's offer kept until the ACK brings the SIP answer.
     late: Option<(String, BrowserOffer, Vec<AudioCodec>)>,
     confirmed: bool,
@@ -181,7 +180,8 @@ impl Inbound {
             sip_call_id = %call.sip_call_id, "inbound call ringing"
         );
         let mut task = Inbound {
-            ringing: devices
+            ringer: Ringer::new(devices.iter().map(|d| d.session_id.clone())),
+            devices: devices
                 .into_iter()
                 .map(|d| (d.session_id.clone(), d))
                 .collect(),
@@ -190,8 +190,6 @@ impl Inbound {
             user,
             call,
             started: Instant::now(),
-            answered_by: None,
-            last_reject: None,
             late: None,
             confirmed: false,
             connected_sent: false,
@@ -207,8 +205,12 @@ impl Inbound {
         let _ = d.tx.send(CallEvent::ToClient(m));
     }
 
+    fn answering(&self) -> Option<&Device> {
+        self.ringer.answered_by().and_then(|s| self.devices.get(s))
+    }
+
     fn state(&self, state: CallState, sip_code: Option<u16>) {
-        if let Some(d) = &self.answered_by {
+        if let Some(d) = self.answering() {
             self.to_device(
                 d,
                 ServerMessage::State {
@@ -217,17 +219,39 @@ impl Inbound {
                     state,
                     sip_code,
                     reason: None,
+                    stats: None,
                 },
             );
         }
     }
 
-    /// Stops one device ringing with `reason`.
-    fn stop_ringing(&mut self, session_id: &str, reason: &str) {
-        if let Some(d) = self.ringing.remove(session_id) {
-            self.to_device(&d, ended_message(&self.call_id, None, None, reason));
+    /// Tells one device the call is over for it.
+    fn stop_device(&self, session_id: &str, code: Option<u16>, reason: &str) {
+        if let Some(d) = self.devices.get(session_id) {
+            self.to_device(d, ended_message(&self.call_id, None, code, reason));
             let _ = d.tx.send(CallEvent::Finished(self.call_id.clone()));
         }
+    }
+
+    /// Carries out the ringer's decisions; returns the end when the call is refused.
+    fn apply(&mut self, actions: Vec<RingAction>) -> Option<End> {
+        let mut end = None;
+        for a in actions {
+            match a {
+                RingAction::StopRinging { session_id, reason } => {
+                    self.stop_device(&session_id, None, reason)
+                }
+                RingAction::Refuse { code, reason } => {
+                    let _ = self.app.sip.send(SipCommand::Reject {
+                        handle: self.call.handle,
+                        code,
+                    });
+                    end = Some((Some(code), reason.to_owned()));
+                }
+                RingAction::Hangup => self.hangup(),
+            }
+        }
+        end
     }
 
     fn hangup(&mut self) {
@@ -282,29 +306,32 @@ impl Inbound {
         match c {
             CallControl::Accept { session_id, sdp } => self.on_accept(media, &session_id, sdp),
             CallControl::Reject { session_id, reason } => {
-                if self.answered_by.is_none() {
-                    self.last_reject = Some(reason);
-                    self.stop_ringing(&session_id, "rejected");
-                    return self.reject_if_nobody_left();
-                }
-                None
+                let actions = self.ringer.reject(&session_id, reason);
+                self.apply(actions)
             }
             CallControl::DeviceGone(session_id) | CallControl::Hangup { session_id } => {
-                let answering = self
-                    .answered_by
-                    .as_ref()
-                    .is_some_and(|d| d.session_id == session_id);
-                if answering {
-                    self.hangup();
-                    return None;
-                }
-                // A ringing device that leaves or hangs up declines on its own behalf.
-                if self.answered_by.is_none() && self.ringing.contains_key(&session_id) {
-                    self.stop_ringing(&session_id, "rejected");
-                    return self.reject_if_nobody_left();
+                let actions = self.ringer.leave(&session_id);
+                self.apply(actions)
+            }
+            CallControl::Offer { session_id, sdp } => {
+                if let Some(d) = self.answering().filter(|d| d.session_id == session_id) {
+                    let reply = match media.renegotiate(&sdp) {
+                        Ok(answer) => ServerMessage::Answer {
+                            reference: None,
+                            call_id: self.call_id.clone(),
+                            sdp: answer,
+                        },
+                        Err(e) => ServerMessage::Error {
+                            reference: None,
+                            code: ErrorCode::BadSdp,
+                            message: e,
+                        },
+                    };
+                    self.to_device(d, reply);
                 }
                 None
             }
+            CallControl::Hold | CallControl::Unhold | CallControl::Dtmf(_) => None,
             CallControl::Ice(cand) => {
                 if let Err(e) = media.add_ice(cand) {
                     tracing::debug!(call_id = %self.call_id, error = %e, "candidate refused");
@@ -314,33 +341,16 @@ impl Inbound {
         }
     }
 
-    /// Declines the call toward Asterisk once no device is ringing any more.
-    fn reject_if_nobody_left(&mut self) -> Option<End> {
-        if !self.ringing.is_empty() || self.answered_by.is_some() {
-            return None;
-        }
-        let (code, reason) = match self.last_reject {
-            Some(RejectReason::Busy) => (486, "busy"),
-            Some(RejectReason::Decline) => (603, "declined"),
-            None => (480, "unavailable"),
-        };
-        let _ = self.app.sip.send(SipCommand::Reject {
-            handle: self.call.handle,
-            code,
-        });
-        Some((Some(code), reason.to_owned()))
-    }
-
     fn on_accept(
         &mut self,
         media: &mut MediaSession,
         session_id: &str,
         sdp: String,
     ) -> Option<End> {
-        let device = self.ringing.get(session_id).cloned()?;
-        if self.answered_by.is_some() {
+        if !self.ringer.may_accept(session_id) {
             return None;
         }
+        let device = self.devices.get(session_id).cloned()?;
         let offer = match BrowserOffer::parse(&sdp) {
             Ok(o) => o,
             Err(e) => {
@@ -395,12 +405,8 @@ impl Inbound {
             }
         };
         // First answer wins: every other device stops ringing.
-        self.ringing.remove(session_id);
-        let others: Vec<String> = self.ringing.keys().cloned().collect();
-        for other in others {
-            self.stop_ringing(&other, "answered_elsewhere");
-        }
-        self.answered_by = Some(device);
+        let actions = self.ringer.accept(session_id);
+        self.apply(actions);
         let _ = self.app.sip.send(SipCommand::Answer {
             handle: self.call.handle,
             sdp: sip_answer,
@@ -434,9 +440,9 @@ impl Inbound {
                 .and_then(|plan| media.build(&self.app, &offer_sdp, &plan));
             match result {
                 Ok(answer) => {
-                    if let Some(d) = self.answered_by.clone() {
+                    if let Some(d) = self.answering() {
                         self.to_device(
-                            &d,
+                            d,
                             ServerMessage::Answer {
                                 reference: None,
                                 call_id: self.call_id.clone(),
@@ -467,13 +473,11 @@ impl Inbound {
         self.app.hub.remove_call(&self.call_id);
         let (code, reason) = end;
         tracing::info!(call_id = %self.call_id, sip_code = ?code, %reason, "inbound call ended");
-        let ringing: Vec<String> = self.ringing.keys().cloned().collect();
-        for id in ringing {
-            self.stop_ringing(&id, &reason);
+        for id in self.ringer.end() {
+            self.stop_device(&id, code, &reason);
         }
-        if let Some(d) = self.answered_by.take() {
-            self.to_device(&d, ended_message(&self.call_id, None, code, &reason));
-            let _ = d.tx.send(CallEvent::Finished(self.call_id.clone()));
+        if let Some(id) = self.ringer.answered_by().map(str::to_owned) {
+            self.stop_device(&id, code, &reason);
         }
     }
 }

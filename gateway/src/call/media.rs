@@ -303,6 +303,17 @@ impl MediaSession {
         Ok(answer_sdp)
     }
 
+    /// Answers a new browser offer on the same call (ICE restart); the SIP leg is untouched.
+    pub(crate) fn renegotiate(&mut self, offer_sdp: &str) -> Result<String, String> {
+        let m = self
+            .media
+            .as_mut()
+            .ok_or("the call has no media yet: send the offer with call/accept")?;
+        m.leg
+            .renegotiate(Instant::now().into_std(), offer_sdp)
+            .map_err(|e| e.to_string())
+    }
+
     /// Points the SIP side's media elsewhere (a final answer after early media, a re-INVITE).
     pub(crate) fn retarget(&mut self, rtp: SocketAddr, rtcp: SocketAddr) {
         if let Some(m) = self.media.as_mut() {

@@ -8,6 +8,7 @@ pub mod bridge;
 pub mod inbound;
 mod media;
 mod outbound;
+mod ringing;
 mod rtcp_leg;
 pub mod stun;
 
@@ -54,6 +55,19 @@ pub enum CallControl {
     },
     /// The session went away.
     DeviceGone(String),
+    /// A new offer from the answering device (ICE restart).
+    Offer {
+        /// The session sending it.
+        session_id: String,
+        /// The browser's SDP offer.
+        sdp: String,
+    },
+    /// Put the call on hold.
+    Hold,
+    /// Take the call off hold.
+    Unhold,
+    /// Send DTMF digits toward the phone.
+    Dtmf(String),
 }
 
 /// Everything needed to start a call.
@@ -98,5 +112,6 @@ pub(crate) fn ended_message(
         state: CallState::Ended,
         sip_code,
         reason: Some(reason.to_owned()),
+        stats: None,
     }
 }

@@ -127,6 +127,7 @@ impl Outbound {
             state,
             sip_code,
             reason: None,
+            stats: None,
         });
     }
 
@@ -163,6 +164,22 @@ impl Outbound {
                     }
                     Some(CallControl::Hangup { .. } | CallControl::DeviceGone(_)) | None => self.hangup(),
                     Some(CallControl::Accept { .. } | CallControl::Reject { .. }) => {}
+                    Some(CallControl::Offer { sdp, .. }) => {
+                        let reply = match media.renegotiate(&sdp) {
+                            Ok(answer) => ServerMessage::Answer {
+                                reference: Some(self.req.reference.clone()),
+                                call_id: self.req.call_id.clone(),
+                                sdp: answer,
+                            },
+                            Err(e) => ServerMessage::Error {
+                                reference: Some(self.req.reference.clone()),
+                                code: ErrorCode::BadSdp,
+                                message: e,
+                            },
+                        };
+                        self.send(reply);
+                    }
+                    Some(CallControl::Hold | CallControl::Unhold | CallControl::Dtmf(_)) => {}
                 },
                 ev = media.step() => match ev {
                     Some(MediaEvent::Connected) => self.maybe_connected(media),

@@ -81,6 +81,35 @@ pub enum ClientMessage {
         #[serde(default)]
         reason: RejectReason,
     },
+    /// A new offer for a call in progress (ICE restart after a network change).
+    Offer {
+        /// The call.
+        call_id: String,
+        /// The browser's new SDP offer.
+        sdp: String,
+    },
+    /// Put the call on hold (re-INVITE with `a=sendonly`).
+    Hold {
+        /// The call.
+        call_id: String,
+    },
+    /// Take the call off hold (re-INVITE with `a=sendrecv`).
+    Unhold {
+        /// The call.
+        call_id: String,
+    },
+    /// Send DTMF digits (0-9 * # A-D) toward the phone.
+    Dtmf {
+        /// The call.
+        call_id: String,
+        /// The digits, played in order.
+        digits: String,
+    },
+    /// Take over a session whose WebSocket dropped, within the resume grace period.
+    Resume {
+        /// The dropped session's id (from its `hello`).
+        session_id: String,
+    },
     /// Hang up (or cancel) a call.
     Hangup {
         /// The call to end.
@@ -125,6 +154,8 @@ pub enum CallState {
     EarlyMedia,
     /// Answered and media connected.
     Connected,
+    /// On hold (either side).
+    Held,
     /// The call is over.
     Ended,
 }
@@ -196,6 +227,32 @@ pub enum ServerMessage {
         /// Why (for `ended`: normal_clearing, busy, cancelled, rtp_timeout, ...).
         #[serde(skip_serializing_if = "Option::is_none")]
         reason: Option<String>,
+        /// Call quality per leg, with `ended`.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        stats: Option<Value>,
+    },
+    /// A DTMF digit received from the phone.
+    Dtmf {
+        /// The call.
+        call_id: String,
+        /// The digit.
+        digit: char,
+    },
+    /// Something the user should know about a call that goes on (e.g. one-way audio).
+    Warning {
+        /// The call.
+        call_id: String,
+        /// Machine-readable code (`one_way_audio`).
+        code: String,
+        /// Explanation.
+        message: String,
+    },
+    /// The session was resumed on this socket; its calls go on.
+    Resumed {
+        /// The session's id.
+        session_id: String,
+        /// The calls still in progress.
+        calls: Vec<String>,
     },
     /// A request could not be served.
     Error {

@@ -17,6 +17,9 @@ use crate::hub::{self, Device};
 /// Largest text frame accepted from a client.
 pub const MAX_FRAME: usize = 256 * 1024;
 
+/// How long a session whose WebSocket dropped keeps its calls, waiting for `resume`.
+pub const RESUME_GRACE: std::time::Duration = std::time::Duration::from_secs(20);
+
 /// The calls this session placed (outbound) or was rung for (inbound).
 #[derive(Default)]
 struct Calls {
@@ -87,48 +90,174 @@ pub async fn run(app: Arc<App>, user: String, mut socket: WebSocket) {
         tx,
         calls: Calls::default(),
     };
-    loop {
-        tokio::select! {
-            frame = socket.recv() => {
-                let text = match frame {
-                    Some(Ok(Message::Text(t))) => t,
-                    Some(Ok(Message::Binary(_))) => {
-                        let e = error(None, ErrorCode::BadRequest, "binary frames are not part of the protocol");
-                        if send(&mut socket, &e).await.is_err() { break; }
-                        continue;
-                    }
-                    Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
-                    Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break,
-                };
-                let reply = if text.len() > MAX_FRAME {
-                    Some(error(None, ErrorCode::BadRequest, "frame too large"))
-                } else {
-                    match parse_client_message(text.as_str()) {
-                        Ok(msg) => s.handle(msg),
-                        Err(e) => Some(e),
-                    }
-                };
-                if let Some(reply) = reply && send(&mut socket, &reply).await.is_err() {
-                    break;
+    let mut socket = Some(socket);
+    while let Some(ws) = socket.take() {
+        match s.serve(ws, &mut rx).await {
+            Exit::Closed => socket = s.wait_for_resume(&mut rx).await,
+            Exit::Handoff(target, ws) => {
+                // This connection resumes an older session: the socket moves there, and this
+                // session (which has no calls) just leaves.
+                let _ = target.send(ws);
+                if let Some(generation) = s.app.hub.leave(&s.user, &s.session_id) {
+                    hub::on_last_device(s.app.clone(), s.user.clone(), generation);
                 }
-            }
-            ev = rx.recv() => match ev {
-                Some(CallEvent::ToClient(m)) => {
-                    if let ServerMessage::Incoming { call_id, .. } = &m {
-                        s.calls.inbound.insert(call_id.clone());
-                    }
-                    if send(&mut socket, &m).await.is_err() { break; }
-                }
-                Some(CallEvent::Finished(call_id)) => {
-                    s.calls.own.remove(&call_id);
-                    s.calls.inbound.remove(&call_id);
-                    s.calls.by_ref.retain(|_, id| *id != call_id);
-                }
-                None => break,
+                return;
             }
         }
     }
     s.close();
+}
+
+/// How a socket's service ended.
+enum Exit {
+    /// The socket closed or failed.
+    Closed,
+    /// The client asked to resume another session of the same user.
+    Handoff(mpsc::UnboundedSender<WebSocket>, WebSocket),
+}
+
+/// Most messages kept for a detached session; past that the oldest are dropped.
+const MAX_BUFFERED: usize = 256;
+
+impl Session {
+    /// Serves the socket until it closes or is handed over.
+    async fn serve(
+        &mut self,
+        mut socket: WebSocket,
+        rx: &mut mpsc::UnboundedReceiver<CallEvent>,
+    ) -> Exit {
+        loop {
+            tokio::select! {
+                frame = socket.recv() => {
+                    let text = match frame {
+                        Some(Ok(Message::Text(t))) => t,
+                        Some(Ok(Message::Binary(_))) => {
+                            let e = error(None, ErrorCode::BadRequest, "binary frames are not part of the protocol");
+                            if send(&mut socket, &e).await.is_err() { return Exit::Closed; }
+                            continue;
+                        }
+                        Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
+                        Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return Exit::Closed,
+                    };
+                    let reply = if text.len() > MAX_FRAME {
+                        Some(error(None, ErrorCode::BadRequest, "frame too large"))
+                    } else {
+                        match parse_client_message(text.as_str()) {
+                            Ok(ClientMessage::Resume { session_id }) => match self.resume_target(&session_id) {
+                                Ok(target) => return Exit::Handoff(target, socket),
+                                Err(e) => Some(e),
+                            },
+                            Ok(msg) => self.handle(msg),
+                            Err(e) => Some(e),
+                        }
+                    };
+                    if let Some(reply) = reply && send(&mut socket, &reply).await.is_err() {
+                        return Exit::Closed;
+                    }
+                }
+                ev = rx.recv() => match ev {
+                    Some(CallEvent::ToClient(m)) => {
+                        self.track(&m);
+                        if send(&mut socket, &m).await.is_err() { return Exit::Closed; }
+                    }
+                    Some(CallEvent::Finished(call_id)) => self.finished(&call_id),
+                    None => return Exit::Closed,
+                }
+            }
+        }
+    }
+
+    fn track(&mut self, m: &ServerMessage) {
+        if let ServerMessage::Incoming { call_id, .. } = m {
+            self.calls.inbound.insert(call_id.clone());
+        }
+    }
+
+    fn finished(&mut self, call_id: &str) {
+        self.calls.own.remove(call_id);
+        self.calls.inbound.remove(call_id);
+        self.calls.by_ref.retain(|_, id| id != call_id);
+    }
+
+    fn has_calls(&self) -> bool {
+        !self.calls.own.is_empty() || !self.calls.inbound.is_empty()
+    }
+
+    /// The detached session `old` of the same user, if this fresh session may take it over.
+    fn resume_target(&self, old: &str) -> Result<mpsc::UnboundedSender<WebSocket>, ServerMessage> {
+        if self.has_calls() {
+            return Err(error(
+                None,
+                ErrorCode::BadRequest,
+                "resume is only allowed on a new connection",
+            ));
+        }
+        self.app
+            .hub
+            .adopt(old, &self.user)
+            .ok_or_else(|| error(None, ErrorCode::UnknownCall, "no such session to resume"))
+    }
+
+    /// The socket dropped: keeps the calls up for the resume grace period, buffering what the
+    /// client should see; returns the new socket if the client resumed in time.
+    async fn wait_for_resume(
+        &mut self,
+        rx: &mut mpsc::UnboundedReceiver<CallEvent>,
+    ) -> Option<WebSocket> {
+        let grace = RESUME_GRACE;
+        if grace.is_zero() || !self.has_calls() {
+            return None;
+        }
+        tracing::info!(session_id = %self.session_id, user = %self.user, grace_s = grace.as_secs(), "socket dropped; session kept for resume");
+        let (adopt_tx, mut adopt_rx) = mpsc::unbounded_channel();
+        self.app.hub.detach(&self.session_id, &self.user, adopt_tx);
+        let mut buffered: std::collections::VecDeque<ServerMessage> =
+            std::collections::VecDeque::new();
+        let deadline = tokio::time::sleep(grace);
+        tokio::pin!(deadline);
+        loop {
+            tokio::select! {
+                ws = adopt_rx.recv() => {
+                    let mut ws = ws?;
+                    tracing::info!(session_id = %self.session_id, "session resumed");
+                    let resumed = ServerMessage::Resumed {
+                        session_id: self.session_id.clone(),
+                        calls: self.calls.own.keys().chain(self.calls.inbound.iter()).cloned().collect(),
+                    };
+                    if send(&mut ws, &resumed).await.is_err() {
+                        return None;
+                    }
+                    for m in buffered {
+                        if send(&mut ws, &m).await.is_err() {
+                            return None;
+                        }
+                    }
+                    return Some(ws);
+                }
+                ev = rx.recv() => match ev {
+                    Some(CallEvent::ToClient(m)) => {
+                        self.track(&m);
+                        if buffered.len() == MAX_BUFFERED {
+                            buffered.pop_front();
+                        }
+                        buffered.push_back(m);
+                    }
+                    Some(CallEvent::Finished(call_id)) => {
+                        self.finished(&call_id);
+                        if !self.has_calls() {
+                            self.app.hub.undetach(&self.session_id);
+                            return None;
+                        }
+                    }
+                    None => break,
+                },
+                _ = &mut deadline => break,
+            }
+        }
+        self.app.hub.undetach(&self.session_id);
+        tracing::info!(session_id = %self.session_id, "resume grace over; ending the session's calls");
+        None
+    }
 }
 
 impl Session {
@@ -194,6 +323,35 @@ impl Session {
                 };
                 self.route(Some(&call_id), None, control)
             }
+            ClientMessage::Offer { call_id, sdp } => {
+                let control = CallControl::Offer {
+                    session_id: self.session_id.clone(),
+                    sdp,
+                };
+                self.route(Some(&call_id), None, control)
+            }
+            ClientMessage::Hold { call_id } => self.route(Some(&call_id), None, CallControl::Hold),
+            ClientMessage::Unhold { call_id } => {
+                self.route(Some(&call_id), None, CallControl::Unhold)
+            }
+            ClientMessage::Dtmf { call_id, digits } => {
+                if digits.is_empty()
+                    || digits.len() > 64
+                    || !digits.chars().all(|c| "0123456789*#ABCDabcd".contains(c))
+                {
+                    return Some(error(
+                        None,
+                        ErrorCode::BadRequest,
+                        "digits may hold only 0-9 * # A-D (1 to 64)",
+                    ));
+                }
+                self.route(Some(&call_id), None, CallControl::Dtmf(digits))
+            }
+            ClientMessage::Resume { .. } => Some(error(
+                None,
+                ErrorCode::BadRequest,
+                "resume must be the first message of a new connection",
+            )),
             ClientMessage::Reject { call_id, reason } => {
                 let control = CallControl::Reject {
                     session_id: self.session_id.clone(),

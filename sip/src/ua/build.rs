@@ -37,6 +37,21 @@ impl<R: RngCore> UserAgent<R> {
         extra: &[(&str, String)],
         sdp: Option<&str>,
     ) -> Result<Request, crate::Error> {
+        let user = self.cfg.username.clone();
+        let body = sdp.map(|s| ("application/sdp", s));
+        self.build_as(out, transport, extra, body, &user)
+    }
+
+    /// [`Self::build`] with any body (content type, text) and `user` in our Contact, which
+    /// INVITE and UPDATE carry (RFC 3261 §8.1.1.8, RFC 3311 §5.1).
+    pub(super) fn build_as(
+        &mut self,
+        out: &OutRequest,
+        transport: Transport,
+        extra: &[(&str, String)],
+        body: Option<(&str, &str)>,
+        user: &str,
+    ) -> Result<Request, crate::Error> {
         let branch = message::new_branch(&mut self.rng);
         let mut text = format!(
             "{} {} SIP/2.0\r\nVia: SIP/2.0/{} {};branch={branch};rport\r\nMax-Forwards: 70\r\n",
@@ -52,19 +67,19 @@ impl<R: RngCore> UserAgent<R> {
             "From: {}\r\nTo: {}\r\nCall-ID: {}\r\nCSeq: {} {}\r\n",
             out.from, out.to, out.call_id, out.cseq, out.method
         ));
-        if out.method == "INVITE" {
+        if out.method == "INVITE" || out.method == "UPDATE" {
             text.push_str(&format!(
                 "Contact: {}\r\nAllow: {ALLOW}\r\n",
-                self.contact_for(&self.cfg.username, transport)
+                self.contact_for(user, transport)
             ));
         }
         text.push_str(&format!("User-Agent: {}\r\n", self.cfg.user_agent));
         for (name, value) in extra {
             text.push_str(&format!("{name}: {value}\r\n"));
         }
-        match sdp {
-            Some(body) => text.push_str(&format!(
-                "Content-Type: application/sdp\r\nContent-Length: {}\r\n\r\n{body}",
+        match body {
+            Some((content_type, body)) => text.push_str(&format!(
+                "Content-Type: {content_type}\r\nContent-Length: {}\r\n\r\n{body}",
                 body.len()
             )),
             None => text.push_str("Content-Length: 0\r\n\r\n"),
@@ -77,7 +92,7 @@ impl<R: RngCore> UserAgent<R> {
 }
 
 /// The methods we handle (§20.5).
-pub(super) const ALLOW: &str = "INVITE, ACK, CANCEL, BYE, OPTIONS";
+pub(super) const ALLOW: &str = "INVITE, ACK, CANCEL, BYE, OPTIONS, UPDATE, INFO";
 
 /// The Allow header, for OPTIONS, 405 and 2xx-to-INVITE responses.
 pub(super) fn allow() -> rsip::Header {

@@ -8,6 +8,8 @@ use rsip::headers::UntypedHeader;
 use rsip::message::HeadersExt;
 use rsip::{Method, Response, SipMessage};
 
+use super::mid_call::MidCall;
+use super::sdp_answer::wish_of;
 use super::uac::{Action, OutRequest, Phase, UacSession};
 use super::{EndCause, Owner, SessionEvent, UaError, UaEvent, UserAgent};
 use crate::auth::{Challenge, Credentials};
@@ -64,6 +66,7 @@ impl<R: RngCore> UserAgent<R> {
             reported_end: false,
             ack: None,
             display: self.cfg.display_name.clone(),
+            mid: MidCall::new(Some(sdp.to_owned()), None, wish_of(sdp)),
         };
         self.sessions.insert(call_id.clone(), session);
         self.handles.insert(handle, call_id.clone());

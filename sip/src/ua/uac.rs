@@ -6,6 +6,7 @@ use std::time::Instant;
 
 use rsip::{Request, Response};
 
+use super::mid_call::MidCall;
 use crate::dialog::Dialog;
 use crate::message;
 
@@ -108,6 +109,8 @@ pub(crate) struct UacSession {
     pub(crate) ack: Option<Request>,
     /// Our display name.
     pub(crate) display: Option<String>,
+    /// Mid-call state once the dialog is confirmed (our offer is its first local SDP).
+    pub(crate) mid: MidCall,
 }
 
 /// What the user agent must do after a session step.
@@ -182,6 +185,8 @@ impl UacSession {
                 } else {
                     self.phase = Phase::Confirmed(dialog);
                     let sdp = body_text(&resp.body);
+                    self.mid.remote = sdp.clone();
+                    self.mid.peer_allows_update = allows_update(&resp.headers);
                     out.push(Action::Report(SessionEvent::Answered { sdp }));
                 }
             }
@@ -314,6 +319,16 @@ impl UacSession {
     }
 }
 
+/// Whether an Allow header among `headers` lists UPDATE (RFC 3311 §5.1).
+pub(crate) fn allows_update(headers: &rsip::Headers) -> bool {
+    headers.iter().any(|h| match h {
+        rsip::Header::Allow(a) => rsip::headers::UntypedHeader::value(a)
+            .split(',')
+            .any(|m| m.trim().eq_ignore_ascii_case("UPDATE")),
+        _ => false,
+    })
+}
+
 pub(crate) fn body_text(body: &[u8]) -> Option<String> {
     if body.is_empty() {
         None
@@ -343,7 +358,7 @@ pub(crate) struct OutRequest {
 
 /// The ACK for a 2xx: a new transaction-less request to the remote target (§13.2.2.4), with the
 /// INVITE's CSeq number.
-fn build_ack(dialog: &Dialog, invite: &Request) -> OutRequest {
+pub(crate) fn build_ack(dialog: &Dialog, invite: &Request) -> OutRequest {
     let cseq = message::cseq(invite)
         .map(|c| c.0)
         .unwrap_or(dialog.local_cseq);

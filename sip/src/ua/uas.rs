@@ -9,6 +9,7 @@ use rsip::headers::UntypedHeader;
 use rsip::message::HeadersExt;
 
 use super::Transport;
+use super::mid_call::MidCall;
 use crate::dialog::{Dialog, header_uri};
 use crate::message;
 use crate::transaction::TransactionKey;
@@ -65,6 +66,8 @@ pub(crate) struct UasSession {
     pub(crate) hangup_pending: bool,
     /// The application has been told the session ended.
     pub(crate) reported_end: bool,
+    /// Mid-call state, filled in when we answer.
+    pub(crate) mid: MidCall,
 }
 
 impl UasSession {

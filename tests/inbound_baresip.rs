@@ -9,7 +9,7 @@ mod support;
 
 use std::time::Duration;
 
-use anyhow::{Context, Result, ensure};
+use anyhow::{Context, Result, bail, ensure};
 use support::baresip::{BARESIP_TONE_HZ, Baresip};
 use support::gateway::GatewayOptions;
 use support::inbound::InboundRig;
@@ -41,7 +41,19 @@ async fn scenario(rig: &InboundRig, slot: &mut Option<Baresip>) -> Result<()> {
     let uri = format!("sip:alice@127.0.0.1:{}", rig.gateway.sip_port());
     let baresip = slot.insert(Baresip::dial(&uri, TONE_SECONDS, Duration::from_secs(60))?);
 
-    let incoming = page.wait_incoming(Duration::from_secs(15)).await?;
+    // Ring within 15 s; fail at once if baresip gave up (e.g. a configuration it refuses).
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    let incoming = loop {
+        match page.wait_incoming(Duration::from_millis(500)).await {
+            Ok(incoming) => break incoming,
+            Err(e) if tokio::time::Instant::now() >= deadline => return Err(e),
+            Err(_) => {
+                if let Some(status) = baresip.exited()? {
+                    bail!("baresip exited ({status}) before alice's device rang");
+                }
+            }
+        }
+    };
     eprintln!("[inbound_baresip] {incoming}");
     ensure!(
         incoming["from"] == "baresip" && incoming["from_name"] == "Baresip Phone",

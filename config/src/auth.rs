@@ -198,11 +198,9 @@ mod tests {
              auth.token_leeway: must be at most 5m, got \"301s\""
         );
         assert!(!text.contains("short-secret"), "{text}");
-        let errors = Config::from_toml_str(
-            "[auth]\ntoken_secret = 12345\ntoken_leeway = \"soon\"",
-            [],
-        )
-        .expect_err("invalid");
+        let errors =
+            Config::from_toml_str("[auth]\ntoken_secret = 12345\ntoken_leeway = \"soon\"", [])
+                .expect_err("invalid");
         assert_eq!(
             errors.to_string(),
             "auth.token_secret: expected a string, got integer\n\
@@ -216,12 +214,21 @@ mod tests {
         let c = Config::from_toml_str(
             "",
             [
-                ("WEBRTC_GATEWAY__AUTH__TOKEN_SECRET".to_owned(), secret.to_owned()),
-                ("WEBRTC_GATEWAY__AUTH__TOKEN_LEEWAY".to_owned(), "1m".to_owned()),
+                (
+                    "WEBRTC_GATEWAY__AUTH__TOKEN_SECRET".to_owned(),
+                    secret.to_owned(),
+                ),
+                (
+                    "WEBRTC_GATEWAY__AUTH__TOKEN_LEEWAY".to_owned(),
+                    "1m".to_owned(),
+                ),
             ],
         )
         .expect("valid");
-        assert_eq!(c.auth.token_secret.as_ref().map(Secret::expose), Some(secret));
+        assert_eq!(
+            c.auth.token_secret.as_ref().map(Secret::expose),
+            Some(secret)
+        );
         assert_eq!(c.auth.token_leeway, Duration::from_secs(60));
         assert!(!format!("{c:?}").contains(secret));
     }

@@ -321,4 +321,68 @@ mod tests {
             "set by both WEBRTC_GATEWAY__LOG__LEVEL and webrtc_gateway__log__level"
         );
     }
+
+    #[test]
+    fn numeric_segments_index_existing_arrays() {
+        let (root, errors, origins) = merged(
+            "[[ami.servers]]\nname = \"a\"\n[[ami.servers]]\nname = \"b\"",
+            &[
+                ("WEBRTC_GATEWAY__AMI__SERVERS__1__SECRET", "12345"),
+                ("WEBRTC_GATEWAY__AMI__SERVERS__0__NAME", "pbx"),
+            ],
+        );
+        assert!(errors.is_empty(), "{errors:?}");
+        let servers = root["ami"]["servers"].as_array().expect("array");
+        assert_eq!(servers[0]["name"].as_str(), Some("pbx"));
+        assert_eq!(servers[1]["secret"].as_integer(), Some(12345));
+        assert_eq!(origins.raw("ami.servers[1].secret"), Some("12345"));
+        assert_eq!(
+            origins.var_for("ami.servers[0].name"),
+            Some("WEBRTC_GATEWAY__AMI__SERVERS__0__NAME")
+        );
+    }
+
+    #[test]
+    fn an_array_set_whole_can_then_be_indexed() {
+        let (root, errors, origins) = merged(
+            "",
+            &[
+                ("WEBRTC_GATEWAY__AMI__SERVERS__0__SECRET", "s3cret"),
+                ("WEBRTC_GATEWAY__AMI__SERVERS", "[{ name = \"pbx\" }]"),
+                ("WEBRTC_GATEWAY__HTTP__API_KEYS", "[\"a\", \"b\"]"),
+                ("WEBRTC_GATEWAY__HTTP__API_KEYS__1", "c"),
+            ],
+        );
+        assert!(errors.is_empty(), "{errors:?}");
+        assert_eq!(root["ami"]["servers"][0]["secret"].as_str(), Some("s3cret"));
+        assert_eq!(root["ami"]["servers"][0]["name"].as_str(), Some("pbx"));
+        assert_eq!(root["http"]["api_keys"][1].as_str(), Some("c"));
+        assert_eq!(origins.raw("http.api_keys[1]"), Some("c"));
+    }
+
+    #[test]
+    fn indexing_errors() {
+        let (_, errors, _) = merged(
+            "[[ami.servers]]\nname = \"a\"\n[http]\napi_keys = [\"k\"]",
+            &[
+                ("WEBRTC_GATEWAY__AMI__SERVERS__1__SECRET", "x"),
+                ("WEBRTC_GATEWAY__AMI__SERVERS__NAME", "x"),
+                ("WEBRTC_GATEWAY__HTTP__API_KEYS__0__X", "x"),
+            ],
+        );
+        let text: Vec<String> = errors.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            text,
+            [
+                "ami.servers: is not a table, so WEBRTC_GATEWAY__AMI__SERVERS__NAME cannot set a key inside it",
+                "ami.servers: has 1 entries, so WEBRTC_GATEWAY__AMI__SERVERS__1__SECRET names one that \
+                 does not exist (set the whole array from one variable first)",
+                "http.api_keys[0]: is not a table, so WEBRTC_GATEWAY__HTTP__API_KEYS__0__X cannot set a key inside it",
+            ]
+        );
+        // Without an array in the way, a numeric segment is an ordinary table key.
+        let (root, errors, _) = merged("", &[("WEBRTC_GATEWAY__AUTH__DEV_TOKENS__0", "t")]);
+        assert!(errors.is_empty(), "{errors:?}");
+        assert_eq!(root["auth"]["dev_tokens"]["0"].as_str(), Some("t"));
+    }
 }

@@ -4,6 +4,10 @@ use std::fmt;
 use std::net::IpAddr;
 use std::str::FromStr;
 
+use toml::Value;
+
+use crate::raw::{Ctx, array, parsed};
+
 /// An IPv4 or IPv6 network: the addresses whose first `prefix` bits equal those of `addr`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct IpRange {
@@ -90,51 +94,88 @@ impl FromStr for IpRange {
     /// `"ip"` or `"ip/prefix"`. Rejects bits set after the prefix (a likely typo), a `/0` range
     /// (every address: an open relay) and the unspecified address alone (no request comes from it).
     fn from_str(text: &str) -> Result<Self, Self::Err> {
-        let format_error = || {
-            format!(
-                "expected an IP address or a CIDR range like \"192.0.2.10\" or \"198.51.100.0/24\", got {text:?}"
-            )
-        };
-        let (addr, prefix) = match text.split_once('/') {
-            Some((addr, prefix)) => (addr, Some(prefix)),
-            None => (text, None),
-        };
-        let addr: IpAddr = addr.parse().map_err(|_| format_error())?;
-        let max = max_prefix(addr);
-        let prefix = match prefix {
-            None => max,
-            Some(p) => {
-                let digits = !p.is_empty() && p.len() <= 3 && p.bytes().all(|b| b.is_ascii_digit());
-                match p.parse::<u8>() {
-                    Ok(p) if digits && p <= max => p,
-                    _ => {
-                        let family = if addr.is_ipv4() { "IPv4" } else { "IPv6" };
-                        return Err(format!(
-                            "prefix length must be 0-{max} for {family}, got {text:?}"
-                        ));
-                    }
+        parse(
+            text,
+            "which would let anyone place calls through the gateway; list the addresses of Asterisk",
+            false,
+        )
+    }
+}
+
+/// A range of addresses to refuse (`webrtc.deny_candidates`): like [`IpRange::from_str`], but the
+/// unspecified address alone is allowed, and `/0` is refused because it would refuse every call.
+pub(crate) fn parse_deny_range(text: &str) -> Result<IpRange, String> {
+    parse(text, "so no call could ever connect", true)
+}
+
+/// `"ip"` or `"ip/prefix"`; `every_address` ends the message refusing a `/0`.
+fn parse(text: &str, every_address: &str, allow_unspecified: bool) -> Result<IpRange, String> {
+    let format_error = || {
+        format!(
+            "expected an IP address or a CIDR range like \"192.0.2.10\" or \"198.51.100.0/24\", got {text:?}"
+        )
+    };
+    let (addr, prefix) = match text.split_once('/') {
+        Some((addr, prefix)) => (addr, Some(prefix)),
+        None => (text, None),
+    };
+    let addr: IpAddr = addr.parse().map_err(|_| format_error())?;
+    let max = max_prefix(addr);
+    let prefix = match prefix {
+        None => max,
+        Some(p) => {
+            let digits = !p.is_empty() && p.len() <= 3 && p.bytes().all(|b| b.is_ascii_digit());
+            match p.parse::<u8>() {
+                Ok(p) if digits && p <= max => p,
+                _ => {
+                    let family = if addr.is_ipv4() { "IPv4" } else { "IPv6" };
+                    return Err(format!(
+                        "prefix length must be 0-{max} for {family}, got {text:?}"
+                    ));
                 }
             }
-        };
-        if prefix == 0 {
-            return Err(format!(
-                "{text:?} matches every address, which would let anyone place calls through the \
-                 gateway; list the addresses of Asterisk"
-            ));
         }
-        if addr.is_unspecified() && prefix == max {
-            return Err(format!(
-                "{text:?} is the unspecified address; no request comes from it"
-            ));
-        }
-        let net = network(addr, prefix);
-        if net != addr {
-            return Err(format!(
-                "{text:?} has bits set after the prefix; did you mean \"{net}/{prefix}\"?"
-            ));
-        }
-        Ok(Self { addr, prefix })
+    };
+    if prefix == 0 {
+        return Err(format!("{text:?} matches every address, {every_address}"));
     }
+    if addr.is_unspecified() && prefix == max && !allow_unspecified {
+        return Err(format!(
+            "{text:?} is the unspecified address; no request comes from it"
+        ));
+    }
+    let net = network(addr, prefix);
+    if net != addr {
+        return Err(format!(
+            "{text:?} has bits set after the prefix; did you mean \"{net}/{prefix}\"?"
+        ));
+    }
+    Ok(IpRange { addr, prefix })
+}
+
+/// A list of ranges read with `parse`, no duplicates.
+pub(crate) fn range_list(
+    ctx: &mut Ctx,
+    key: &str,
+    value: Value,
+    parse: fn(&str) -> Result<IpRange, String>,
+) -> Option<Vec<IpRange>> {
+    let items = array(ctx, key, value)?;
+    let mut ranges: Vec<(IpRange, String)> = Vec::new();
+    let mut valid = true;
+    for (item_key, item) in items {
+        let Some(range) = parsed(ctx, &item_key, item, parse) else {
+            valid = false;
+            continue;
+        };
+        if let Some((_, first)) = ranges.iter().find(|(r, _)| *r == range) {
+            ctx.error(&item_key, format!("duplicate of {first} (\"{range}\")"));
+            valid = false;
+            continue;
+        }
+        ranges.push((range, item_key));
+    }
+    valid.then(|| ranges.into_iter().map(|(r, _)| r).collect())
 }
 
 #[cfg(test)]
@@ -268,5 +309,31 @@ mod tests {
             prop_assert!(r.contains(IpAddr::V4(net)));
             prop_assert_eq!(r.to_string().parse::<IpRange>(), Ok(r));
         }
+    }
+
+    #[test]
+    fn deny_ranges_allow_the_unspecified_address_but_not_everything() {
+        assert_eq!(
+            parse_deny_range("0.0.0.0"),
+            Ok(IpRange::host(ip("0.0.0.0")))
+        );
+        assert_eq!(
+            parse_deny_range("10.0.0.0/8"),
+            Ok(IpRange {
+                addr: ip("10.0.0.0"),
+                prefix: 8
+            })
+        );
+        assert_eq!(
+            parse_deny_range("::/0"),
+            Err("\"::/0\" matches every address, so no call could ever connect".to_owned())
+        );
+        assert_eq!(
+            parse_deny_range("10.0.0.1/8"),
+            Err(
+                "\"10.0.0.1/8\" has bits set after the prefix; did you mean \"10.0.0.0/8\"?"
+                    .to_owned()
+            )
+        );
     }
 }

@@ -5,32 +5,58 @@
 //! each with the key it concerns; secrets are never part of an error or a `Debug` print.
 
 mod addr;
+mod ami;
+mod ami_forward;
 mod auth;
 mod duration;
 mod env;
 mod error;
 mod http;
 mod ip_range;
+mod limits;
 mod log;
 mod media;
+mod odoo;
+mod origin;
+mod pattern;
 mod proxy;
 mod raw;
 mod secret;
 mod sip;
 mod sip_inbound;
+mod sip_policy;
 mod sip_users;
+mod storage;
+mod turn;
+mod video;
 mod webrtc;
 
 use std::path::Path;
 
-pub use auth::AuthConfig;
+pub use ami::{
+    AmiConfig, AmiServer, DEFAULT_AMI_PING_INTERVAL, DEFAULT_ORIGINATE_CHANNEL,
+    DEFAULT_ORIGINATE_CONTEXT, DEFAULT_ORIGINATE_TIMEOUT,
+};
+pub use ami_forward::{Condition, DeliveryPolicy, ForwardRule};
+pub use auth::{AuthConfig, DEFAULT_TOKEN_LEEWAY, MAX_TOKEN_LEEWAY, MIN_TOKEN_SECRET_LEN};
 pub use duration::{DurationError, format_duration, parse_duration};
 pub use env::ENV_PREFIX;
 pub use error::{ConfigError, ConfigErrors};
-pub use http::{DEFAULT_HTTP_LISTEN, HttpConfig};
+pub use http::{
+    DEFAULT_HTTP_LISTEN, DEFAULT_MAX_SESSIONS, DEFAULT_RESUME_GRACE, HttpConfig, MAX_RESUME_GRACE,
+    MIN_API_KEY_LEN, TlsFiles,
+};
 pub use ip_range::IpRange;
+pub use limits::LimitsConfig;
 pub use log::{DEFAULT_LOG_LEVEL, LogConfig, LogFormat};
-pub use media::{AudioCodec, MIN_RTP_PORT, MIN_RTP_PORTS, MediaConfig, PortRange};
+pub use media::{
+    AudioCodec, DEFAULT_ECHO_NUMBER, MIN_RTP_PORT, MIN_RTP_PORTS, MediaConfig, PortRange,
+};
+pub use odoo::{
+    DEFAULT_ODOO_BATCH_SIZE, DEFAULT_ODOO_TIMEOUT, MAX_ODOO_TIMEOUT, OdooConfig, OdooCredential,
+};
+pub use origin::Origin;
+pub use pattern::Pattern;
 pub use proxy::{DEFAULT_SIP_PORT, ProxyUriError, SipProxy};
 pub use secret::Secret;
 pub use sip::{DEFAULT_SIP_LISTEN, SipConfig, SipTimers, SipTransport, default_user_agent};
@@ -38,7 +64,14 @@ pub use sip_inbound::{
     DEFAULT_OPTIONS_INTERVAL, DEFAULT_REGISTER_EXPIRES, DEFAULT_UNREGISTER_GRACE,
     MAX_REGISTER_EXPIRES, MIN_OPTIONS_INTERVAL, MIN_REGISTER_EXPIRES,
 };
+pub use sip_policy::{
+    DEFAULT_ALLOWED_NUMBERS, DEFAULT_BLOCK_FOR, DEFAULT_MAX_CALLS_PER_USER,
+    DEFAULT_RATE_LIMIT_PER_IP, DEFAULT_SESSION_TIMER, MIN_SESSION_TIMER,
+};
 pub use sip_users::SipUser;
+pub use storage::{DEFAULT_DATA_DIR, StorageConfig};
+pub use turn::{DEFAULT_TURN_TTL, MAX_TURN_TTL, MIN_TURN_TTL, TurnConfig};
+pub use video::{DEFAULT_MAX_VIDEO_KBPS, MAX_VIDEO_KBPS, MIN_VIDEO_KBPS, VideoCodec};
 pub use webrtc::{ICE_URL_SCHEMES, IceServer, WebrtcConfig};
 
 use raw::{Ctx, Table};
@@ -46,9 +79,9 @@ use raw::{Ctx, Table};
 /// The whole gateway configuration, validated.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Config {
-    /// `[http]`: signaling WebSocket and page.
+    /// `[http]`: signaling WebSocket, page, HTTP API and who may use them.
     pub http: HttpConfig,
-    /// `[webrtc]`: ICE.
+    /// `[webrtc]`: ICE, TURN credentials, candidate filtering.
     pub webrtc: WebrtcConfig,
     /// `[sip]`: the user agent toward Asterisk.
     pub sip: SipConfig,
@@ -58,6 +91,14 @@ pub struct Config {
     pub auth: AuthConfig,
     /// `[log]`: tracing output.
     pub log: LogConfig,
+    /// `[storage]`: files on disk (the outbox).
+    pub storage: StorageConfig,
+    /// `[odoo]`: where calls are reported; `None` unless `odoo.url` is set.
+    pub odoo: Option<OdooConfig>,
+    /// `[ami]`: Asterisk Manager Interface servers, click-to-call, event forwarding.
+    pub ami: AmiConfig,
+    /// `[limits]`: message sizes and connection rates.
+    pub limits: LimitsConfig,
 }
 
 impl Config {
@@ -120,6 +161,11 @@ fn build(mut root: Table, ctx: &mut Ctx) -> Config {
     let media = media::build(root.table(ctx, "media"), ctx, sip_listen);
     let auth = auth::build(root.table(ctx, "auth"), ctx);
     let log = log::build(root.table(ctx, "log"), ctx);
+    let storage = storage::build(root.table(ctx, "storage"), ctx);
+    let odoo = odoo::build(root.table(ctx, "odoo"), ctx, !sip.users.is_empty());
+    let odoo_set = odoo.is_some() || ctx.errors_under("odoo");
+    let ami = ami::build(root.table(ctx, "ami"), ctx, odoo_set);
+    let limits = limits::build(root.table(ctx, "limits"), ctx);
     root.finish(ctx);
     Config {
         http,
@@ -128,6 +174,10 @@ fn build(mut root: Table, ctx: &mut Ctx) -> Config {
         media,
         auth,
         log,
+        storage,
+        odoo,
+        ami,
+        limits,
     }
 }
 
@@ -229,6 +279,37 @@ mod tests {
         assert!(c.auth.dev_tokens.is_empty());
         assert_eq!(c.log.level, "info");
         assert_eq!(c.log.format, LogFormat::Text);
+        // Keys added for issues 4-10: off, empty, or the values the issues name.
+        assert_eq!(c.http.resume_grace, Some(Duration::from_secs(20)));
+        assert!(c.http.allowed_origins.is_empty() && c.http.api_keys.is_empty());
+        assert_eq!(c.http.tls, None);
+        assert_eq!(c.http.max_sessions, 10_000);
+        assert_eq!(c.auth.token_secret, None);
+        assert_eq!(c.auth.token_leeway, Duration::from_secs(30));
+        assert_eq!(c.media.echo_number.as_deref(), Some("echo"));
+        assert_eq!(c.media.max_video_kbps, 1500);
+        assert_eq!(c.media.video_codecs, [VideoCodec::Vp8, VideoCodec::H264]);
+        assert_eq!(c.webrtc.turn, None);
+        assert!(c.webrtc.deny_candidates.is_empty());
+        assert_eq!(c.sip.allowed_numbers.as_str(), "^[0-9+*#]{1,32}$");
+        assert_eq!(c.sip.max_calls_per_user, 4);
+        assert_eq!(c.sip.rate_limit_per_ip, Some(20));
+        assert_eq!(c.sip.block_for, Some(Duration::from_secs(60)));
+        assert_eq!(c.sip.session_timer, Some(Duration::from_secs(1800)));
+        assert_eq!(c.storage.data_dir, std::path::PathBuf::from("./data"));
+        assert_eq!(c.odoo, None);
+        assert_eq!(c.ami, AmiConfig::default());
+        assert!(c.ami.servers.is_empty() && c.ami.forward.is_empty());
+        assert_eq!(
+            (
+                c.limits.max_sip_message,
+                c.limits.max_json_frame,
+                c.limits.max_sdp_line,
+                c.limits.max_ami_line,
+                c.limits.ws_connections_per_ip_per_min
+            ),
+            (65_535, 262_144, 4096, 32_768, Some(60))
+        );
     }
 
     #[test]
@@ -381,10 +462,26 @@ mod tests {
             password = "bob-sip-pass-321"
             [auth]
             dev_tokens = { alice = "alice-tok-456" }
+            token_secret = "jwt-secret-0123456789abcdef0123456789"
+            [http]
+            api_keys = ["api-key-0123456789"]
+            [webrtc]
+            turn = { urls = ["turn:t"], secret = "turn-rest-secret-1" }
             [[webrtc.ice_servers]]
             urls = ["turn:turn.example.org:3478"]
             username = "u"
             credential = "turn-cred-789"
+            [odoo]
+            url = "http://odoo:8069"
+            database = "d"
+            login = "l"
+            api_key = "odoo-key-246"
+            users_from_odoo = false
+            [[ami.servers]]
+            name = "pbx"
+            address = "127.0.0.1:5038"
+            username = "gw"
+            secret = "ami-secret-135"
             "#,
             [],
         )
@@ -395,6 +492,11 @@ mod tests {
             "bob-sip-pass-321",
             "alice-tok-456",
             "turn-cred-789",
+            "jwt-secret",
+            "api-key-0123456789",
+            "turn-rest-secret-1",
+            "odoo-key-246",
+            "ami-secret-135",
         ] {
             assert!(!debug.contains(secret), "{secret} leaked: {debug}");
         }
@@ -409,6 +511,29 @@ mod tests {
             assert!(!text.contains(secret), "{secret} leaked: {text}");
         }
         assert_eq!(e.errors.len(), 3, "{text}");
+
+        // The new secret keys: wrong types, too short, in the environment.
+        let e = errors(
+            "[auth]\ntoken_secret = \"jwt-short\"\n[http]\napi_keys = [\"api-short\", 98765432109876]\n\
+             [webrtc]\nturn = { urls = [\"turn:t\"], secret = 11235813 }\n\
+             [odoo]\nurl = \"http://o\"\ndatabase = \"d\"\nlogin = \"l\"\napi_key = \"odoo-k1\"\npassword = \"odoo-p2\"\n\
+             [[ami.servers]]\nname = \"pbx\"\naddress = \"h:1\"\nusername = \"u\"\nsecret = [\"ami-s3\"]",
+            &[("WEBRTC_GATEWAY__ODOO__API_KEY", "[\"odoo-env-k4\"]")],
+        );
+        let text = format!("{e} {e:?}");
+        for secret in [
+            "jwt-short",
+            "api-short",
+            "98765432109876",
+            "11235813",
+            "odoo-k1",
+            "odoo-p2",
+            "ami-s3",
+            "odoo-env-k4",
+        ] {
+            assert!(!text.contains(secret), "{secret} leaked: {text}");
+        }
+        assert_eq!(e.errors.len(), 6, "{text}");
     }
 
     #[test]
@@ -454,8 +579,28 @@ mod tests {
     }
 
     const KEYS: &[(&str, &[&str])] = &[
-        ("http", &["listen"]),
-        ("webrtc", &["ice_servers", "public_ip", "host_ip"]),
+        (
+            "http",
+            &[
+                "listen",
+                "resume_grace",
+                "allowed_origins",
+                "api_keys",
+                "tls_cert",
+                "tls_key",
+                "max_sessions",
+            ],
+        ),
+        (
+            "webrtc",
+            &[
+                "ice_servers",
+                "public_ip",
+                "host_ip",
+                "turn",
+                "deny_candidates",
+            ],
+        ),
         (
             "sip",
             &[
@@ -476,11 +621,61 @@ mod tests {
                 "unregister_grace",
                 "options_interval",
                 "users",
+                "allowed_numbers",
+                "max_calls_per_user",
+                "rate_limit_per_ip",
+                "block_for",
+                "session_timer",
             ],
         ),
-        ("media", &["rtp_ports", "sip_codecs", "rtp_timeout", "ip"]),
-        ("auth", &["dev_tokens"]),
+        (
+            "media",
+            &[
+                "rtp_ports",
+                "sip_codecs",
+                "rtp_timeout",
+                "ip",
+                "echo_number",
+                "max_video_kbps",
+                "video_codecs",
+            ],
+        ),
+        ("auth", &["dev_tokens", "token_secret", "token_leeway"]),
         ("log", &["level", "format"]),
+        ("storage", &["data_dir"]),
+        (
+            "odoo",
+            &[
+                "url",
+                "database",
+                "login",
+                "api_key",
+                "password",
+                "timeout",
+                "batch_size",
+                "users_from_odoo",
+            ],
+        ),
+        (
+            "ami",
+            &[
+                "servers",
+                "originate_channel",
+                "originate_context",
+                "originate_timeout",
+                "forward",
+            ],
+        ),
+        (
+            "limits",
+            &[
+                "max_sip_message",
+                "max_json_frame",
+                "max_sdp_line",
+                "max_ami_line",
+                "ws_connections_per_ip_per_min",
+            ],
+        ),
     ];
 
     fn value_strategy() -> impl Strategy<Value = String> {
@@ -497,6 +692,16 @@ mod tests {
             "[0-9a-f:./]{0,20}".prop_map(|s| format!("[{s:?}]")),
             Just("{ alice = { password = \"p\", username = \"1001\" } }".to_owned()),
             Just("{ a = { password = \"\" }, b = { username = \"a\", password = 5 } }".to_owned()),
+            Just(
+                "[{ name = \"pbx\", address = \"h:1\", username = \"u\", secret = \"s\" }]"
+                    .to_owned()
+            ),
+            Just(
+                "[{ event = \"Cdr\", model = \"m\", method = \"f\", where = { A = \"re:(\" } }]"
+                    .to_owned()
+            ),
+            Just("{ urls = [\"turn:t\"], secret = \"s\", ttl = \"2h\" }".to_owned()),
+            "(ttl:|re:|https?://)[a-z0-9:./\\[\\](]{0,12}".prop_map(|s| format!("{s:?}")),
         ]
     }
 
@@ -510,7 +715,7 @@ mod tests {
         /// Well-formed TOML with real keys and random values exercises every validator.
         #[test]
         fn never_panics_on_random_values(
-            picks in proptest::collection::vec((0usize..6, 0usize..17, value_strategy()), 0..8),
+            picks in proptest::collection::vec((0usize..KEYS.len(), 0usize..22, value_strategy()), 0..8),
             env_value in value_strategy(),
         ) {
             let mut text = String::new();
@@ -523,6 +728,8 @@ mod tests {
             let vars = env(&[
                 ("WEBRTC_GATEWAY__SIP__PROXY", &env_value),
                 ("WEBRTC_GATEWAY__SIP__USERS__ALICE__USERNAME", &env_value),
+                ("WEBRTC_GATEWAY__AMI__SERVERS__0__SECRET", &env_value),
+                ("WEBRTC_GATEWAY__AMI__FORWARD__0__WHERE__X", &env_value),
             ]);
             let _ = Config::from_toml_str(&text, vars);
         }

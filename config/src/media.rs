@@ -5,8 +5,8 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use crate::addr::{advertised_ip, resolve_ip};
-use crate::raw::{Ctx, Table, array, parsed};
-use crate::sip::{DEFAULT_SIP_LISTEN, positive_duration};
+use crate::raw::{Ctx, Table, array, parsed, string};
+use crate::sip::{DEFAULT_SIP_LISTEN, is_sip_user, positive_duration};
 use crate::video::{self, DEFAULT_MAX_VIDEO_KBPS, VideoCodec};
 
 /// Lowest allowed `media.rtp_ports` start: ports below are privileged.
@@ -163,8 +163,13 @@ pub(crate) fn build(mut t: Table, ctx: &mut Ctx, sip_listen: Option<SocketAddr>)
     } else {
         resolve_ip(ctx, &ip_key, explicit_ip, "sip.listen", sip_listen, d.ip)
     };
-    let echo_number = t.get(ctx, "echo_number", d.echo_number, video::echo_number);
-    let max_video_kbps = t.get(ctx, "max_video_kbps", d.max_video_kbps, video::max_video_kbps);
+    let echo_number = t.get(ctx, "echo_number", d.echo_number, echo_number);
+    let max_video_kbps = t.get(
+        ctx,
+        "max_video_kbps",
+        d.max_video_kbps,
+        video::max_video_kbps,
+    );
     let video_codecs = t.get(ctx, "video_codecs", d.video_codecs, |ctx, key, value| {
         codec_list(ctx, key, value, VideoCodec::name)
     });
@@ -177,6 +182,22 @@ pub(crate) fn build(mut t: Table, ctx: &mut Ctx, sip_listen: Option<SocketAddr>)
         echo_number,
         max_video_kbps,
         video_codecs,
+    }
+}
+
+/// `media.echo_number`: a SIP user part (it is dialled like any number), or `""` to disable.
+fn echo_number(ctx: &mut Ctx, key: &str, value: toml::Value) -> Option<Option<String>> {
+    let number = string(ctx, key, value)?;
+    if number.is_empty() {
+        Some(None)
+    } else if is_sip_user(&number) {
+        Some(Some(number))
+    } else {
+        ctx.error(
+            key,
+            format!("expected a number or name that can be dialled (a SIP user part), or \"\" to disable, got {number:?}"),
+        );
+        None
     }
 }
 
@@ -203,7 +224,10 @@ where
             continue;
         };
         if let Some((_, first)) = codecs.iter().find(|(c, _)| *c == codec) {
-            ctx.error(&item_key, format!("duplicate of {first} ({:?})", name(&codec)));
+            ctx.error(
+                &item_key,
+                format!("duplicate of {first} ({:?})", name(&codec)),
+            );
             valid = false;
             continue;
         }
@@ -349,5 +373,38 @@ mod tests {
         // An invalid listener is reported once, not again through media.ip.
         let errors = Config::from_toml_str("[sip]\nlisten = \"x\"", []).expect_err("invalid");
         assert_eq!(errors.errors.len(), 1);
+    }
+
+    #[test]
+    fn echo_number_is_a_dialable_name_or_off() {
+        assert_eq!(MediaConfig::default().echo_number.as_deref(), Some("echo"));
+        let m = |toml: &str| {
+            Config::from_toml_str(&format!("[media]\n{toml}"), [])
+                .expect("valid")
+                .media
+        };
+        assert_eq!(
+            m("echo_number = \"9196\"").echo_number.as_deref(),
+            Some("9196")
+        );
+        assert_eq!(m("echo_number = \"\"").echo_number, None);
+        for bad in ["echo test", "echo@pbx", "é"] {
+            assert_eq!(
+                media_errors(&format!("echo_number = {bad:?}")),
+                format!(
+                    "media.echo_number: expected a number or name that can be dialled (a SIP user part), \
+                     or \"\" to disable, got {bad:?}"
+                )
+            );
+        }
+        let c = Config::from_toml_str(
+            "",
+            [(
+                "WEBRTC_GATEWAY__MEDIA__ECHO_NUMBER".to_owned(),
+                "600".to_owned(),
+            )],
+        )
+        .expect("valid");
+        assert_eq!(c.media.echo_number.as_deref(), Some("600"));
     }
 }

@@ -64,7 +64,7 @@ impl FromStr for Origin {
 }
 
 /// `host` or `host:port`, with the host a name, IPv4 address or bracketed IPv6 address.
-fn split_host_port(text: &str) -> Option<(&str, Option<u16>)> {
+pub(crate) fn split_host_port(text: &str) -> Option<(&str, Option<u16>)> {
     let (host, port) = if let Some(after_bracket) = text.strip_prefix('[') {
         let end = after_bracket.find(']')? + 2;
         let (host, after) = text.split_at(end);
@@ -107,17 +107,24 @@ mod tests {
     #[test]
     fn origins_are_serialized_like_browsers_send_them() {
         assert_eq!(origin("https://app.example.com"), "https://app.example.com");
-        assert_eq!(origin("HTTPS://App.Example.COM:443"), "https://app.example.com");
+        assert_eq!(
+            origin("HTTPS://App.Example.COM:443"),
+            "https://app.example.com"
+        );
         assert_eq!(origin("http://127.0.0.1:80"), "http://127.0.0.1");
         assert_eq!(origin("http://127.0.0.1:8080"), "http://127.0.0.1:8080");
-        assert_eq!(origin("https://[2001:DB8::1]:8443"), "https://[2001:db8::1]:8443");
+        assert_eq!(
+            origin("https://[2001:DB8::1]:8443"),
+            "https://[2001:db8::1]:8443"
+        );
         assert_eq!(origin("capacitor://localhost"), "capacitor://localhost");
         assert_eq!(origin("http://localhost:443"), "http://localhost:443");
     }
 
     #[test]
     fn rejects_what_is_not_an_origin() {
-        let format = |t: &str| format!("expected an origin like \"https://app.example.com\", got {t:?}");
+        let format =
+            |t: &str| format!("expected an origin like \"https://app.example.com\", got {t:?}");
         for bad in [
             "app.example.com",
             "null",

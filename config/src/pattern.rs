@@ -35,7 +35,11 @@ impl Pattern {
                 .build()
                 .map_err(|e| {
                     let detail = e.to_string();
-                    let last = detail.lines().map(str::trim).rfind(|l| !l.is_empty());
+                    let last = detail
+                        .lines()
+                        .map(str::trim)
+                        .rfind(|l| !l.is_empty())
+                        .map(|l| l.strip_prefix("error: ").unwrap_or(l));
                     format!(
                         "invalid regular expression {source:?}: {}",
                         last.unwrap_or("cannot be compiled")
@@ -125,7 +129,10 @@ mod tests {
         assert!(!e.contains('\n'), "{e}");
         // `)(` closes the anchoring group early if not checked alone.
         assert!(Pattern::whole("a)|(b").is_err());
-        assert!(Pattern::new("(?=a)").is_err(), "look-around is not supported");
+        assert!(
+            Pattern::new("(?=a)").is_err(),
+            "look-around is not supported"
+        );
         let e = Pattern::new("a{1000}{1000}").expect_err("too big");
         assert!(e.starts_with("invalid regular expression"), "{e}");
     }

@@ -37,6 +37,15 @@ impl Ctx {
         self.errors.iter().any(|e| e.key == key)
     }
 
+    /// Whether a problem was recorded for `key` or any key inside it (`key.x`, `key[0]`).
+    pub(crate) fn errors_under(&self, key: &str) -> bool {
+        self.errors.iter().any(|e| {
+            e.key
+                .strip_prefix(key)
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with(['.', '[']))
+        })
+    }
+
     pub(crate) fn into_errors(self) -> Vec<ConfigError> {
         self.errors
     }
@@ -386,5 +395,61 @@ mod tests {
         assert_eq!(edit_distance("t1", "t2"), 1);
         assert_eq!(closest("rtp_port", &["rtp_ports", "ip"]), Some("rtp_ports"));
         assert_eq!(closest("completely", &["ip"]), None);
+    }
+
+    #[test]
+    fn integers_are_toml_integers_in_range() {
+        let mut ctx = Ctx::default();
+        let mut t = table_of("ok = 7\nlow = 0\nbig = 300\ntext = \"7\"");
+        assert_eq!(
+            t.get(&mut ctx, "ok", 1u8, |c, k, v| integer_in(c, k, v, 1..=255)),
+            7
+        );
+        assert_eq!(
+            t.get(&mut ctx, "low", 1u8, |c, k, v| integer_in(c, k, v, 1..=255)),
+            1
+        );
+        // A range wider than the target type is still caught by the conversion.
+        assert_eq!(
+            t.get(&mut ctx, "big", 1u8, |c, k, v| integer_in(
+                c,
+                k,
+                v,
+                0..=1000
+            )),
+            1
+        );
+        assert_eq!(
+            t.get(&mut ctx, "text", 1u8, |c, k, v| integer_in(
+                c,
+                k,
+                v,
+                1..=255
+            )),
+            1
+        );
+        assert_eq!(
+            ctx.into_errors(),
+            vec![
+                ConfigError::new("sec.low", "expected an integer from 1 to 255, got 0"),
+                ConfigError::new("sec.big", "expected an integer from 0 to 1000, got 300"),
+                ConfigError::new(
+                    "sec.text",
+                    "expected an integer from 1 to 255, got string \"7\""
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn errors_under_a_key_include_its_fields_and_elements_only() {
+        let mut ctx = Ctx::default();
+        ctx.error("ami.servers[1].name", "x");
+        assert!(ctx.errors_under("ami.servers"));
+        assert!(ctx.errors_under("ami.servers[1]"));
+        assert!(ctx.errors_under("ami.servers[1].name"));
+        assert!(!ctx.errors_under("ami.servers[10]"));
+        assert!(!ctx.errors_under("ami.server"));
+        assert!(!ctx.errors_under("ami.servers[0]"));
     }
 }

@@ -8,10 +8,15 @@ use std::time::Duration;
 use crate::addr::socket_addr;
 use crate::duration::{format_duration, parse_duration};
 use crate::ip_range::IpRange;
+use crate::pattern::Pattern;
 use crate::proxy::{DEFAULT_SIP_PORT, SipProxy, is_valid_uri_host};
 use crate::raw::{Ctx, Table, boolean, parsed, secret, string};
 use crate::sip_inbound::{
     self, DEFAULT_OPTIONS_INTERVAL, DEFAULT_REGISTER_EXPIRES, DEFAULT_UNREGISTER_GRACE,
+};
+use crate::sip_policy::{
+    self, DEFAULT_BLOCK_FOR, DEFAULT_MAX_CALLS_PER_USER, DEFAULT_RATE_LIMIT_PER_IP,
+    DEFAULT_SESSION_TIMER,
 };
 use crate::{Secret, SipUser, sip_users};
 
@@ -55,6 +60,17 @@ pub struct SipConfig {
     pub options_interval: Option<Duration>,
     /// Gateway user name -> the SIP account registered for that user.
     pub users: BTreeMap<String, SipUser>,
+    /// Numbers a browser may dial; matched against the whole number (see
+    /// [`SipConfig::is_allowed_number`]).
+    pub allowed_numbers: Pattern,
+    /// Calls one gateway user may have at once (all devices together).
+    pub max_calls_per_user: u32,
+    /// SIP requests per second accepted from one source IP; `None` = no limit.
+    pub rate_limit_per_ip: Option<u32>,
+    /// How long a source that exceeded `rate_limit_per_ip` is then ignored; `None` = throttle only.
+    pub block_for: Option<Duration>,
+    /// RFC 4028 session interval the gateway asks for (`Session-Expires`); `None` = no session timer.
+    pub session_timer: Option<Duration>,
 }
 
 impl Default for SipConfig {
@@ -80,6 +96,11 @@ impl Default for SipConfig {
             unregister_grace: DEFAULT_UNREGISTER_GRACE,
             options_interval: Some(DEFAULT_OPTIONS_INTERVAL),
             users: BTreeMap::new(),
+            allowed_numbers: sip_policy::default_allowed_numbers(),
+            max_calls_per_user: DEFAULT_MAX_CALLS_PER_USER,
+            rate_limit_per_ip: Some(DEFAULT_RATE_LIMIT_PER_IP),
+            block_for: Some(DEFAULT_BLOCK_FOR),
+            session_timer: Some(DEFAULT_SESSION_TIMER),
         }
     }
 }
@@ -242,6 +263,31 @@ pub(crate) fn build(mut t: Table, ctx: &mut Ctx) -> SipConfig {
         sip_inbound::options_interval,
     );
     let users = t.get(ctx, "users", d.users, sip_users::users);
+    let allowed_numbers = t.get(
+        ctx,
+        "allowed_numbers",
+        d.allowed_numbers,
+        sip_policy::allowed_numbers,
+    );
+    let max_calls_per_user = t.get(
+        ctx,
+        "max_calls_per_user",
+        d.max_calls_per_user,
+        sip_policy::max_calls_per_user,
+    );
+    let rate_limit_per_ip = t.get(
+        ctx,
+        "rate_limit_per_ip",
+        d.rate_limit_per_ip,
+        sip_policy::optional_rate,
+    );
+    let block_for = t.get(ctx, "block_for", d.block_for, sip_policy::block_for);
+    let session_timer = t.get(
+        ctx,
+        "session_timer",
+        d.session_timer,
+        sip_policy::session_timer,
+    );
     t.finish(ctx);
     SipConfig {
         listen,
@@ -259,6 +305,11 @@ pub(crate) fn build(mut t: Table, ctx: &mut Ctx) -> SipConfig {
         unregister_grace,
         options_interval,
         users,
+        allowed_numbers,
+        max_calls_per_user,
+        rate_limit_per_ip,
+        block_for,
+        session_timer,
     }
 }
 

@@ -8,8 +8,8 @@ use std::time::Duration;
 use toml::Value;
 
 use crate::duration::{format_duration, parse_duration};
-use crate::ip_range::IpRange;
-use crate::raw::{Ctx, array, parsed};
+use crate::ip_range::{IpRange, range_list};
+use crate::raw::{Ctx, parsed};
 use crate::sip::SipConfig;
 
 /// Default `sip.register_expires`.
@@ -42,22 +42,7 @@ impl SipConfig {
 
 /// `sip.trunk_sources`: IP addresses and CIDR ranges, no duplicates.
 pub(crate) fn trunk_sources(ctx: &mut Ctx, key: &str, value: Value) -> Option<Vec<IpRange>> {
-    let items = array(ctx, key, value)?;
-    let mut ranges: Vec<(IpRange, String)> = Vec::new();
-    let mut valid = true;
-    for (item_key, item) in items {
-        let Some(range) = parsed(ctx, &item_key, item, IpRange::from_str) else {
-            valid = false;
-            continue;
-        };
-        if let Some((_, first)) = ranges.iter().find(|(r, _)| *r == range) {
-            ctx.error(&item_key, format!("duplicate of {first} (\"{range}\")"));
-            valid = false;
-            continue;
-        }
-        ranges.push((range, item_key));
-    }
-    valid.then(|| ranges.into_iter().map(|(r, _)| r).collect())
+    range_list(ctx, key, value, IpRange::from_str)
 }
 
 /// `sip.register_expires`: whole seconds (the `Expires` header counts seconds), 60s to 24h.

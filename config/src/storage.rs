@@ -64,10 +64,7 @@ mod tests {
     fn data_dir_is_read() {
         let c = Config::from_toml_str("[storage]\ndata_dir = \"/var/lib/webrtc-gateway\"", [])
             .expect("valid");
-        assert_eq!(
-            c.storage.data_dir,
-            PathBuf::from("/var/lib/webrtc-gateway")
-        );
+        assert_eq!(c.storage.data_dir, PathBuf::from("/var/lib/webrtc-gateway"));
         assert_eq!(StorageConfig::default().data_dir, PathBuf::from("./data"));
     }
 

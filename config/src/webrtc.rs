@@ -7,7 +7,9 @@ use toml::Value;
 use crate::Secret;
 use crate::addr::{advertised_ip, resolve_ip};
 use crate::http::DEFAULT_HTTP_LISTEN;
+use crate::ip_range::{IpRange, parse_deny_range, range_list};
 use crate::raw::{Ctx, Table, array, secret, string, table};
+use crate::turn::{self, TurnConfig};
 
 /// URL schemes accepted in `webrtc.ice_servers[].urls` (RFC 7064, RFC 7065).
 pub const ICE_URL_SCHEMES: [&str; 4] = ["stun:", "stuns:", "turn:", "turns:"];
@@ -21,6 +23,11 @@ pub struct WebrtcConfig {
     pub public_ip: Option<IpAddr>,
     /// Address of host candidates: `webrtc.host_ip`, or else the IP of `http.listen`.
     pub host_ip: IpAddr,
+    /// TURN server whose time-limited credentials every client is given; `None` when not used.
+    pub turn: Option<TurnConfig>,
+    /// Remote ICE candidates in these ranges are ignored, besides those always ignored
+    /// (unspecified, multicast, broadcast, link-local, mDNS names).
+    pub deny_candidates: Vec<IpRange>,
 }
 
 impl Default for WebrtcConfig {
@@ -29,7 +36,16 @@ impl Default for WebrtcConfig {
             ice_servers: Vec::new(),
             public_ip: None,
             host_ip: DEFAULT_HTTP_LISTEN.ip(),
+            turn: None,
+            deny_candidates: Vec::new(),
         }
+    }
+}
+
+impl WebrtcConfig {
+    /// Whether a remote candidate address falls in `deny_candidates`.
+    pub fn is_denied_candidate(&self, ip: IpAddr) -> bool {
+        self.deny_candidates.iter().any(|r| r.contains(ip))
     }
 }
 
@@ -77,11 +93,19 @@ pub(crate) fn build(mut t: Table, ctx: &mut Ctx, http_listen: Option<SocketAddr>
             DEFAULT_HTTP_LISTEN.ip(),
         )
     };
+    let turn = t.get(ctx, "turn", None, |ctx, key, value| {
+        turn::turn(ctx, key, value).map(Some)
+    });
+    let deny_candidates = t.get(ctx, "deny_candidates", Vec::new(), |ctx, key, value| {
+        range_list(ctx, key, value, parse_deny_range)
+    });
     t.finish(ctx);
     WebrtcConfig {
         ice_servers,
         public_ip,
         host_ip,
+        turn,
+        deny_candidates,
     }
 }
 
@@ -242,5 +266,33 @@ mod tests {
             "webrtc.public_ip: 0.0.0.0 is an unspecified address; give the address peers should send to\n\
              webrtc.host_ip: expected an IP address like \"192.0.2.10\" (or \"\" for none), got \"host\""
         );
+    }
+
+    #[test]
+    fn deny_candidates_are_ranges() {
+        let w = webrtc("[webrtc]\ndeny_candidates = [\"10.0.0.0/8\", \"0.0.0.0\", \"fd00::/8\"]");
+        let ip = |t: &str| t.parse::<IpAddr>().expect("IP");
+        assert!(w.is_denied_candidate(ip("10.1.2.3")));
+        assert!(w.is_denied_candidate(ip("::ffff:10.1.2.3")));
+        assert!(w.is_denied_candidate(ip("fd12::1")));
+        assert!(!w.is_denied_candidate(ip("192.0.2.1")));
+        assert!(!WebrtcConfig::default().is_denied_candidate(ip("10.1.2.3")));
+        assert_eq!(
+            webrtc_errors(
+                "[webrtc]\ndeny_candidates = [\"10.0.0.0/8\", \"10.0.0.0/8\", \"0.0.0.0/0\", \"host\"]"
+            ),
+            "webrtc.deny_candidates[1]: duplicate of webrtc.deny_candidates[0] (\"10.0.0.0/8\")\n\
+             webrtc.deny_candidates[2]: \"0.0.0.0/0\" matches every address, so no call could ever connect\n\
+             webrtc.deny_candidates[3]: expected an IP address or a CIDR range like \"192.0.2.10\" or \"198.51.100.0/24\", got \"host\""
+        );
+        let c = Config::from_toml_str(
+            "",
+            [(
+                "WEBRTC_GATEWAY__WEBRTC__DENY_CANDIDATES".to_owned(),
+                "[\"192.168.0.0/16\"]".to_owned(),
+            )],
+        )
+        .expect("valid");
+        assert_eq!(c.webrtc.deny_candidates[0].to_string(), "192.168.0.0/16");
     }
 }

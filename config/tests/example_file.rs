@@ -32,9 +32,53 @@ const KEYS: &[&str] = &[
     "media.sip_codecs",
     "media.rtp_timeout",
     "media.ip",
+    "media.echo_number",
+    "media.max_video_kbps",
+    "media.video_codecs",
     "auth.dev_tokens",
+    "auth.token_secret",
+    "auth.token_leeway",
     "log.level",
     "log.format",
+    "http.resume_grace",
+    "http.allowed_origins",
+    "http.api_keys",
+    "http.tls_cert",
+    "http.tls_key",
+    "http.max_sessions",
+    "webrtc.turn",
+    "webrtc.deny_candidates",
+    "sip.allowed_numbers",
+    "sip.max_calls_per_user",
+    "sip.rate_limit_per_ip",
+    "sip.block_for",
+    "sip.session_timer",
+    "storage.data_dir",
+    "odoo.url",
+    "odoo.database",
+    "odoo.login",
+    "odoo.api_key",
+    "odoo.password",
+    "odoo.timeout",
+    "odoo.batch_size",
+    "odoo.users_from_odoo",
+    "ami.servers",
+    "ami.originate_channel",
+    "ami.originate_context",
+    "ami.originate_timeout",
+    "ami.forward",
+    "limits.max_sip_message",
+    "limits.max_json_frame",
+    "limits.max_sdp_line",
+    "limits.max_ami_line",
+    "limits.ws_connections_per_ip_per_min",
+];
+
+/// Keys the example shows commented out, with the text that shows them: their default cannot be
+/// written as a value (a version-dependent string, or "not set").
+const COMMENTED: &[(&str, &str)] = &[
+    ("sip.user_agent", "# user_agent = "),
+    ("webrtc.turn", "# turn = { urls = "),
 ];
 
 fn workspace_file(name: &str) -> PathBuf {
@@ -79,9 +123,8 @@ fn example_mentions_every_key_and_its_env_var() {
             text.contains(&env),
             "gateway.example.toml lacks an example of {env}"
         );
-        // user_agent's default carries the crate version, so the example shows it commented out.
-        if *key == "sip.user_agent" {
-            assert!(text.contains("# user_agent = "), "sip.user_agent missing");
+        if let Some((_, shown)) = COMMENTED.iter().find(|(k, _)| k == key) {
+            assert!(text.contains(shown), "{key} missing");
         } else {
             assert!(
                 set_keys.contains(&(*key).to_owned()),
@@ -91,7 +134,7 @@ fn example_mentions_every_key_and_its_env_var() {
     }
     assert_eq!(
         set_keys.len(),
-        KEYS.len() - 1,
+        KEYS.len() - COMMENTED.len(),
         "unexpected keys: {set_keys:?}"
     );
 }
@@ -108,4 +151,73 @@ fn reference_documents_every_key() {
         let env = format!("WEBRTC_GATEWAY__{}__{}", section, name).to_uppercase();
         assert!(text.contains(&env), "docs/configuration.md lacks {env}");
     }
+}
+
+/// The TOML examples of the reference load (all but the deliberately bad one), so the documentation
+/// cannot drift from the schema. Odoo is configured from the environment, as the examples suggest.
+#[test]
+fn reference_examples_load() {
+    let text = read("docs/configuration.md");
+    let env: Vec<(String, String)> = [
+        ("WEBRTC_GATEWAY__ODOO__URL", "http://odoo:8069"),
+        ("WEBRTC_GATEWAY__ODOO__DATABASE", "odoo"),
+        ("WEBRTC_GATEWAY__ODOO__LOGIN", "gateway"),
+        ("WEBRTC_GATEWAY__ODOO__API_KEY", "odoo-api-key"),
+        ("WEBRTC_GATEWAY__ODOO__USERS_FROM_ODOO", "false"),
+    ]
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .to_vec();
+    let mut checked = 0;
+    let mut rest = text.as_str();
+    while let Some(start) = rest.find("```toml\n") {
+        let before = &rest[..start];
+        let block = &rest[start + "```toml\n".len()..];
+        let end = block.find("```").expect("closed code block");
+        rest = &block[end + 3..];
+        if before.trim_end().ends_with("`bad.toml`:") {
+            continue;
+        }
+        if let Err(e) = Config::from_toml_str(&block[..end], env.clone()) {
+            panic!(
+                "docs/configuration.md example does not load:\n{}\n{e}",
+                &block[..end]
+            );
+        }
+        checked += 1;
+    }
+    assert!(checked >= 5, "only {checked} examples found");
+}
+
+/// The examples given in comments of `gateway.example.toml` load when uncommented.
+#[test]
+fn commented_examples_in_the_example_file_load() {
+    let text = read("gateway.example.toml");
+    let turn = text
+        .lines()
+        .find_map(|l| l.strip_prefix("# turn = "))
+        .expect("turn example");
+    Config::from_toml_str(&format!("[webrtc]\nturn = {turn}"), [])
+        .unwrap_or_else(|e| panic!("turn example: {e}"));
+    // The indented blocks under `#   [[ami.servers]]` and `#   [[ami.forward]]`.
+    let mut toml = String::from(
+        "[odoo]\nurl = \"http://o\"\ndatabase = \"d\"\nlogin = \"l\"\napi_key = \"k\"\n",
+    );
+    let mut in_block = false;
+    for line in text.lines() {
+        match line.strip_prefix("#   ") {
+            Some(inner) if inner.starts_with("[[ami.") => {
+                in_block = true;
+                toml.push_str(inner);
+                toml.push('\n');
+            }
+            Some(inner) if in_block => {
+                toml.push_str(inner);
+                toml.push('\n');
+            }
+            _ => in_block = false,
+        }
+    }
+    let c = Config::from_toml_str(&toml, []).unwrap_or_else(|e| panic!("{toml}\n{e}"));
+    assert_eq!(c.ami.servers.len(), 1);
+    assert_eq!(c.ami.forward.len(), 1);
 }

@@ -77,6 +77,23 @@ pub enum SipCommand {
         /// The gateway user.
         user: String,
     },
+    /// Re-INVITE a connected call with a new offer (hold, unhold, media change); the outcome
+    /// comes as `SessionEvent::RemoteSdp` or `SessionEvent::ReinviteFailed`.
+    Reinvite {
+        /// The call's handle.
+        handle: u64,
+        /// Our new SDP offer.
+        sdp: String,
+    },
+    /// Send one DTMF digit as SIP INFO (`application/dtmf-relay`) in a connected call.
+    InfoDtmf {
+        /// The call's handle.
+        handle: u64,
+        /// 0-9, *, #, A-D.
+        digit: char,
+        /// Tone duration.
+        duration_ms: u32,
+    },
 }
 
 /// What the SIP driver tells the rest of the gateway, apart from session events.
@@ -291,6 +308,16 @@ pub async fn run(
                     ua.register(Instant::now().into_std(), &user, RegisterParams { username, password, expires });
                 }
                 Some(SipCommand::Unregister { user }) => ua.unregister(Instant::now().into_std(), &user),
+                Some(SipCommand::Reinvite { handle, sdp }) => {
+                    if let Err(e) = ua.reinvite(Instant::now().into_std(), handle, &sdp) {
+                        tracing::warn!(handle, error = %e, "re-INVITE not sent");
+                    }
+                }
+                Some(SipCommand::InfoDtmf { handle, digit, duration_ms }) => {
+                    if let Err(e) = ua.send_info_dtmf(Instant::now().into_std(), handle, digit, duration_ms) {
+                        tracing::warn!(handle, error = %e, "INFO DTMF not sent");
+                    }
+                }
                 None => break,
             },
             _ = options_tick.tick(), if options_enabled => ua.options_ping(Instant::now().into_std()),

@@ -15,7 +15,7 @@ use rtc::peer_connection::RTCPeerConnectionBuilder;
 use rtc::peer_connection::configuration::RTCConfigurationBuilder;
 use rtc::peer_connection::configuration::interceptor_registry::register_default_interceptors;
 use rtc::peer_connection::configuration::media_engine::{
-    MIME_TYPE_OPUS, MIME_TYPE_PCMA, MIME_TYPE_PCMU, MediaEngine,
+    MIME_TYPE_OPUS, MIME_TYPE_PCMA, MIME_TYPE_PCMU, MIME_TYPE_TELEPHONE_EVENT, MediaEngine,
 };
 use rtc::peer_connection::configuration::setting_engine::SettingEngineBuilder;
 use rtc::peer_connection::event::{RTCPeerConnectionEvent, RTCTrackEvent};
@@ -94,7 +94,6 @@ pub struct WebrtcLeg {
     pc: RTCPeerConnection,
     sender: RTCRtpSenderId,
     ssrc: u32,
-    pt: u8,
     local_addr: SocketAddr,
     connected: bool,
 }
@@ -111,6 +110,8 @@ pub struct LegParams<'a> {
     pub advertised: SocketAddr,
     /// A server-reflexive address learnt from the STUN server, and that server's URL.
     pub srflx: Option<(SocketAddr, String)>,
+    /// The browser's telephone-event (payload type, clock rate) to accept and send, if any.
+    pub telephone_event: Option<(u8, u32)>,
     /// SSRC of the gateway's outgoing audio toward the browser.
     pub ssrc: u32,
 }
@@ -135,6 +136,23 @@ impl WebrtcLeg {
                 RtpCodecKind::Audio,
             )
             .map_err(stack)?;
+        if let Some((pt, rate)) = params.telephone_event {
+            media_engine
+                .register_codec(
+                    RTCRtpCodecParameters {
+                        rtp_codec: RTCRtpCodec {
+                            mime_type: MIME_TYPE_TELEPHONE_EVENT.to_owned(),
+                            clock_rate: rate,
+                            channels: 1,
+                            sdp_fmtp_line: "0-15".to_owned(),
+                            rtcp_feedback: vec![],
+                        },
+                        payload_type: pt,
+                    },
+                    RtpCodecKind::Audio,
+                )
+                .map_err(stack)?;
+        }
         let registry =
             register_default_interceptors(Registry::new(), &mut media_engine).map_err(stack)?;
         let setting_engine = SettingEngineBuilder::new().build();
@@ -217,7 +235,6 @@ impl WebrtcLeg {
                 pc,
                 sender,
                 ssrc: params.ssrc,
-                pt: params.codec.pt,
                 local_addr: params.local_addr,
                 connected: false,
             },
@@ -320,13 +337,22 @@ impl WebrtcLeg {
         None
     }
 
-    /// Sends one RTP packet to the browser; SSRC and payload type are the leg's own.
-    pub fn send_rtp(&mut self, now: Instant, seq: u16, ts: u32, marker: bool, payload: Bytes) {
+    /// Sends one RTP packet to the browser with the leg's SSRC and payload type `pt` (the audio
+    /// codec's, or telephone-event's).
+    pub fn send_rtp(
+        &mut self,
+        now: Instant,
+        pt: u8,
+        seq: u16,
+        ts: u32,
+        marker: bool,
+        payload: Bytes,
+    ) {
         let packet = rtc::rtp::Packet {
             header: rtc::rtp::header::Header {
                 version: 2,
                 marker,
-                payload_type: self.pt,
+                payload_type: pt,
                 sequence_number: seq,
                 timestamp: ts,
                 ssrc: self.ssrc,

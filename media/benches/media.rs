@@ -3,6 +3,7 @@
 use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
+use gateway_media::dtmf::{DtmfRelay, TelephoneEvent};
 use gateway_media::g711::{decode_ulaw, encode_ulaw};
 use gateway_media::opus::{MAX_PACKET_BYTES, OpusDecoder, OpusEncoder};
 use gateway_media::rewrite::StreamRewriter;
@@ -82,12 +83,46 @@ fn rewrite(c: &mut Criterion) {
     });
 }
 
+fn dtmf(c: &mut Criterion) -> Result<()> {
+    let mut relay = DtmfRelay::new(48_000, 8000, 101)?;
+    let mut fields = RtpFields {
+        pt: 110,
+        marker: false,
+        seq: 1,
+        ts: 0,
+        ssrc: 7,
+    };
+    let mut duration = 0u16;
+    c.bench_function("dtmf relay 48 kHz -> 8 kHz per packet", |b| {
+        b.iter(|| {
+            duration = duration.wrapping_add(960);
+            if duration < 960 {
+                fields.ts = fields.ts.wrapping_add(100_000);
+            }
+            let payload = TelephoneEvent {
+                event: 5,
+                end: false,
+                volume: 10,
+                duration,
+            }
+            .to_bytes();
+            let out = relay.relay(fields, black_box(&payload), 1234);
+            relay.take_detected();
+            out
+        })
+    });
+    Ok(())
+}
+
 fn all(c: &mut Criterion) {
     g711(c);
     if let Err(e) = opus(c) {
         panic!("opus benchmarks failed: {e}");
     }
     rewrite(c);
+    if let Err(e) = dtmf(c) {
+        panic!("dtmf benchmarks failed: {e}");
+    }
 }
 
 criterion_group!(benches, all);

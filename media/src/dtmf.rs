@@ -149,7 +149,9 @@ fn rescale(ticks: u64, from: u32, to: u32) -> u64 {
 
 fn check_rate(rate: u32) -> Result<u32> {
     if rate == 0 {
-        return Err(Error::OutOfRange("telephone-event clock rate must not be 0"));
+        return Err(Error::OutOfRange(
+            "telephone-event clock rate must not be 0",
+        ));
     }
     Ok(rate)
 }
@@ -226,7 +228,12 @@ impl DtmfRelay {
 
     /// Relays one input event packet; `out_ts_now` is the output stream's current timestamp (its
     /// packetizer's or rewriter's). `None` for a payload that does not parse or a stale packet.
-    pub fn relay(&mut self, input: RtpFields, payload: &[u8], out_ts_now: u32) -> Option<EventPacket> {
+    pub fn relay(
+        &mut self,
+        input: RtpFields,
+        payload: &[u8],
+        out_ts_now: u32,
+    ) -> Option<EventPacket> {
         let ev = TelephoneEvent::parse(payload).ok()?;
         let mut cur = match self.current {
             Some(cur) if cur.in_segment == input.ts => cur,
@@ -324,7 +331,11 @@ impl DtmfRelay {
     /// The output packet for `ev`, a packet of the relayed event `r`.
     fn packet(&self, r: Relayed, ev: TelephoneEvent, marker: bool) -> EventPacket {
         let in_offset = u64::from(r.in_segment.wrapping_sub(r.in_start));
-        let total = rescale(in_offset + u64::from(ev.duration), self.in_rate, self.out_rate);
+        let total = rescale(
+            in_offset + u64::from(ev.duration),
+            self.in_rate,
+            self.out_rate,
+        );
         // A duration too long for 16 bits continues in a new segment at start + k * 0xFFFF.
         let segment = total.saturating_sub(1) / MAX_DURATION;
         let duration = (total - segment * MAX_DURATION) as u16;
@@ -509,7 +520,11 @@ impl DtmfGenerator {
         }
         let end = index >= first_end;
         let tone_ticks = rescale(u64::from(self.tone_ms), 1000, self.clock_rate);
-        let elapsed = rescale(u64::from((index + 1) * PACKET_INTERVAL_MS), 1000, self.clock_rate);
+        let elapsed = rescale(
+            u64::from((index + 1) * PACKET_INTERVAL_MS),
+            1000,
+            self.clock_rate,
+        );
         let event = TelephoneEvent {
             event: tone.event,
             end,

@@ -13,11 +13,15 @@
 //! - [`rtcp`]: SR/RR/SDES/BYE building and parsing, RTT (RFC 3550 §6.4).
 //! - [`stats`]: receive/send statistics (RFC 3550 A.1, A.3, A.8).
 //! - [`ports`]: RTP/RTCP port pair allocation.
+//! - [`dtmf`]: RFC 4733 telephone events: payload, relay between legs, generator.
+//! - [`quality`]: E-model (ITU-T G.107) MOS estimate, per-leg quality, one-way audio detection.
 
 pub mod codec;
+pub mod dtmf;
 pub mod g711;
 pub mod opus;
 pub mod ports;
+pub mod quality;
 pub mod rewrite;
 pub mod rtcp;
 pub mod rtp;
@@ -25,9 +29,11 @@ pub mod stats;
 pub mod transcode;
 
 pub use codec::Codec;
+pub use dtmf::{DtmfEvent, DtmfGenerator, DtmfRelay, EventPacket, TelephoneEvent};
 pub use g711::G711Law;
 pub use opus::{OpusDecoder, OpusEncoder};
 pub use ports::{PortAllocator, PortLease, PortRange};
+pub use quality::{CodecImpairment, LegQuality, OneWayDetector, QualityStats};
 pub use rewrite::{Packetizer, PtMap, StreamRewriter};
 pub use rtcp::{ReportBlock, RtcpPacket, SenderInfo};
 pub use rtp::{RtpFields, RtpHeader};

@@ -78,6 +78,8 @@ pub struct StreamRewriter {
     out_seq: u16,
     out_ts: u32,
     default_gap: u32,
+    /// Set after an inserted packet: the next input packet is re-anchored after it.
+    reanchor: bool,
 }
 
 impl StreamRewriter {
@@ -92,6 +94,29 @@ impl StreamRewriter {
             out_seq: initial_seq.wrapping_sub(1),
             out_ts: initial_ts,
             default_gap: 160,
+            reanchor: false,
+        }
+    }
+
+    /// Seq and timestamp of the newest output packet.
+    pub fn last_out(&self) -> (u16, u32) {
+        (self.out_seq, self.out_ts)
+    }
+
+    /// A packet the caller inserts into the output stream (e.g. generated DTMF, RFC 4733): it takes
+    /// the next sequence number and the timestamp `ts`. The input stream is re-anchored after it at
+    /// its next packet (use [`Self::rewrite_with_gap`] with the media time that passed), so the
+    /// receiver sees one gapless sequence.
+    pub fn insert(&mut self, pt: u8, ts: u32, marker: bool) -> RtpFields {
+        self.out_seq = self.out_seq.wrapping_add(1);
+        self.out_ts = ts;
+        self.reanchor = true;
+        RtpFields {
+            pt,
+            marker,
+            seq: self.out_seq,
+            ts,
+            ssrc: self.out_ssrc,
         }
     }
 
@@ -120,6 +145,20 @@ impl StreamRewriter {
     /// time the caller estimates has elapsed since the last packet sent).
     pub fn rewrite_with_gap(&mut self, input: RtpFields, ts_gap: u32) -> RtpFields {
         let mut marker = input.marker;
+        if std::mem::take(&mut self.reanchor) {
+            let frame_ticks = self.source.and_then(|s| s.frame_ticks);
+            let src = self.anchor(input, ts_gap, frame_ticks);
+            self.source = Some(src);
+            self.out_seq = input.seq.wrapping_add(src.seq_offset);
+            self.out_ts = input.ts.wrapping_add(src.ts_offset);
+            return RtpFields {
+                pt: input.pt,
+                marker: true,
+                seq: self.out_seq,
+                ts: self.out_ts,
+                ssrc: self.out_ssrc,
+            };
+        }
         let src = match self.source {
             Some(mut src) if src.ssrc == input.ssrc => {
                 let ahead = input.seq.wrapping_sub(src.highest_seq);
@@ -214,6 +253,41 @@ impl Packetizer {
     /// Advances the timestamp over media that is not sent (silence, DTX), keeping seqs contiguous.
     pub fn skip(&mut self, ticks: u32) {
         self.ts = self.ts.wrapping_add(ticks);
+    }
+}
+
+#[cfg(test)]
+mod insert_tests {
+    use super::*;
+
+    fn f(seq: u16, ts: u32) -> RtpFields {
+        RtpFields {
+            pt: 0,
+            marker: false,
+            seq,
+            ts,
+            ssrc: 7,
+        }
+    }
+
+    /// Inserted packets take the next sequence numbers; the input resumes right after them.
+    #[test]
+    fn inserted_packets_keep_the_sequence_gapless() {
+        let mut rw = StreamRewriter::new(1, 100, 1000);
+        assert_eq!(rw.rewrite(f(10, 0)).seq, 100);
+        assert_eq!(rw.rewrite(f(11, 160)).seq, 101);
+        let (_, ts) = rw.last_out();
+        let e1 = rw.insert(101, ts + 160, true);
+        let e2 = rw.insert(101, ts + 160, false);
+        assert_eq!((e1.seq, e2.seq), (102, 103));
+        assert_eq!(e2.ts, 1000 + 320);
+        // The browser kept numbering its own packets meanwhile (12..=20 were dropped).
+        let back = rw.rewrite_with_gap(f(21, 1760), 800);
+        assert_eq!(back.seq, 104);
+        assert_eq!(back.ts, 1000 + 320 + 800);
+        assert!(back.marker);
+        assert_eq!(rw.rewrite(f(22, 1920)).seq, 105);
+        assert_eq!(rw.rewrite(f(22, 1920)).ts, 1000 + 320 + 800 + 160);
     }
 }
 

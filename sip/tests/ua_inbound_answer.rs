@@ -85,7 +85,7 @@ fn inbound_call_rung_answered_confirmed_and_ended_by_asterisk() {
     );
     assert_eq!(
         header(&ok, "Allow").as_deref(),
-        Some("INVITE, ACK, CANCEL, BYE, OPTIONS")
+        Some("INVITE, ACK, CANCEL, BYE, OPTIONS, UPDATE, INFO")
     );
     assert_eq!(
         header(&ok, "Content-Type").as_deref(),

@@ -25,7 +25,7 @@ fn out_of_dialog_options_gets_200_with_allow() {
     assert_eq!(ok.status_code.code(), 200);
     assert_eq!(
         header(&ok, "Allow").as_deref(),
-        Some("INVITE, ACK, CANCEL, BYE, OPTIONS")
+        Some("INVITE, ACK, CANCEL, BYE, OPTIONS, UPDATE, INFO")
     );
     assert_eq!(header(&ok, "Accept").as_deref(), Some("application/sdp"));
     assert_eq!(
@@ -169,20 +169,27 @@ fn bye_with_foreign_tag_does_not_end_our_call() {
     assert_eq!(h.ua.session_count(), 1);
 }
 
-/// RFC 3261 §8.2.1 / §20.5: a method we do not handle (Asterisk's UPDATE of
-/// `outbound-609-update-from-asterisk`, outside any call) gets 405 listing what we allow, and
-/// §15.1.2 a BYE matching no dialog gets 481 even without a To-tag.
+/// RFC 3261 §8.2.1 / §20.5: a method we do not handle (MESSAGE, outside any call) gets 405
+/// listing what we allow; §12.2.2: Asterisk's UPDATE of `outbound-609-update-from-asterisk` for a
+/// dialog we do not have gets 481; §15.1.2: a BYE matching no dialog gets 481 even without a To-tag.
 #[test]
 fn unsupported_method_gets_405_with_allow_and_tagless_bye_481() {
     let mut h = Harness::udp();
     h.receive(capture("outbound-609-update-from-asterisk-05-ast2gw-update.sip").as_bytes());
     let sent = h.sent();
     assert_eq!(sent.len(), 1, "{sent:?}");
+    assert_eq!(response(&sent[0]).status_code.code(), 481);
+    let message = capture("register-alice-05-ast2alice-options.sip")
+        .replacen("OPTIONS sip:", "MESSAGE sip:", 1)
+        .replace(" OPTIONS\r\n", " MESSAGE\r\n");
+    h.receive(message.as_bytes());
+    let sent = h.sent();
+    assert_eq!(sent.len(), 1, "{sent:?}");
     let resp = response(&sent[0]);
     assert_eq!(resp.status_code.code(), 405);
     assert_eq!(
         header(&resp, "Allow").as_deref(),
-        Some("INVITE, ACK, CANCEL, BYE, OPTIONS")
+        Some("INVITE, ACK, CANCEL, BYE, OPTIONS, UPDATE, INFO")
     );
 
     let bye =

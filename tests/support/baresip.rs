@@ -74,6 +74,8 @@ impl Baresip {
             .arg(format!("/dial {uri}"))
             .arg("-t")
             .arg(quit_after.as_secs().max(1).to_string())
+            // SIP trace in its output, for failure reports.
+            .arg("-s")
             // baresip looks for files under $HOME when -f is incomplete: keep it in the temp dir.
             .env("HOME", dir.path())
             .stdin(Stdio::null())
@@ -108,6 +110,14 @@ impl Baresip {
             }
         }
         self.wait(timeout).await
+    }
+
+    /// How baresip exited, if it has.
+    pub(crate) fn exited(&mut self) -> Result<Option<ExitStatus>> {
+        if self.status.is_none() {
+            self.status = self.child.try_wait()?;
+        }
+        Ok(self.status)
     }
 
     /// Waits at most `timeout` for baresip to exit.

@@ -218,10 +218,10 @@ impl InboundRig {
 }
 
 /// The first message in `log` that `wanted` accepts.
-pub(crate) fn first<'a>(
-    log: &'a [LoggedMessage],
+pub(crate) fn first(
+    log: &[LoggedMessage],
     wanted: impl Fn(&LoggedMessage) -> bool,
-) -> Option<&'a LoggedMessage> {
+) -> Option<&LoggedMessage> {
     log.iter().find(|m| wanted(m))
 }
 

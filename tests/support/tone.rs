@@ -110,29 +110,29 @@ impl Wav {
         self.samples.len() as f64 / f64::from(self.rate)
     }
 
-    /// The share (0..=1) of the signal's power at `freq_hz` (Goertzel over the whole file).
+    /// The share (0..=1) of the signal's power at `freq_hz`: Goertzel over 50 ms blocks (a
+    /// 20 Hz wide bin, robust to the phase jumps of packet loss concealment and jitter buffers),
+    /// summed, against the total power.
     pub(crate) fn tone_share(&self, freq_hz: f64) -> f64 {
-        let n = self.samples.len() as f64;
-        if n == 0.0 {
-            return 0.0;
-        }
+        let block = usize::try_from(self.rate / 20).unwrap_or(1).max(1);
         let w = 2.0 * std::f64::consts::PI * freq_hz / f64::from(self.rate);
         let coeff = 2.0 * w.cos();
-        let (mut s1, mut s2, mut total) = (0.0f64, 0.0f64, 0.0f64);
-        for &sample in &self.samples {
-            let x = f64::from(sample) / 32768.0;
-            total += x * x;
-            let s0 = x + coeff * s1 - s2;
-            s2 = s1;
-            s1 = s0;
+        let (mut at_freq, mut total) = (0.0f64, 0.0f64);
+        for chunk in self.samples.chunks_exact(block) {
+            let (mut s1, mut s2) = (0.0f64, 0.0f64);
+            for &sample in chunk {
+                let x = f64::from(sample) / 32768.0;
+                total += x * x;
+                let s0 = x + coeff * s1 - s2;
+                s2 = s1;
+                s1 = s0;
+            }
+            // |X(f)|^2 of a sine of amplitude A over n samples is (A n / 2)^2 and its energy
+            // A^2 n / 2: the energy at f is 2 |X|^2 / n.
+            let magnitude = s1 * s1 + s2 * s2 - coeff * s1 * s2;
+            at_freq += 2.0 * magnitude / block as f64;
         }
-        if total == 0.0 {
-            return 0.0;
-        }
-        // |X(f)|^2 of a sine of amplitude A over n samples is (A n / 2)^2, its power A^2 / 2:
-        // the power at f is 2 |X|^2 / n^2, compared with the mean power total / n.
-        let magnitude = s1 * s1 + s2 * s2 - coeff * s1 * s2;
-        (2.0 * magnitude / (n * n)) / (total / n)
+        if total == 0.0 { 0.0 } else { at_freq / total }
     }
 }
 

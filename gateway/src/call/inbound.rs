@@ -11,7 +11,9 @@ use rand::Rng;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
-use super::media::{MediaEvent, MediaPlan, MediaSession};
+use super::bridge::DtmfSetup;
+use super::features::InCall;
+use super::media::{MediaEvent, MediaPlan, MediaSession, browser_te};
 use super::ringing::{RingAction, Ringer};
 use super::{CallControl, CallEvent, ended_message};
 use crate::app::App;
@@ -69,8 +71,12 @@ pub fn registration_hint(code: Option<u16>) -> &'static str {
              trunk endpoint, set endpoint_identifier_order = username,ip in pjsip.conf [global] \
              (see docs/asterisk.md), and check the user's aor exists"
         }
-        Some(401 | 403) => {
+        Some(401) => {
             "check [sip.users.<user>] username and password against the PJSIP auth section"
+        }
+        Some(403) => {
+            "Asterisk's registrar refused the contact: check the user's aor max_contacts (0 by default) \
+             and remove_existing (see docs/asterisk.md)"
         }
         None => "Asterisk did not answer: check sip.proxy and that Asterisk listens there",
         _ => "see the Asterisk log for why the REGISTER was refused",
@@ -132,6 +138,8 @@ struct Inbound {
     /// Late offer: the browser's offer kept until the ACK brings the SIP answer.
     late: Option<(String, BrowserOffer, Vec<AudioCodec>)>,
     confirmed: bool,
+    /// Hold, DTMF, media changes, once we have answered.
+    in_call: Option<InCall>,
     connected_sent: bool,
     hung_up: bool,
     end_reason: Option<&'static str>,
@@ -192,13 +200,15 @@ impl Inbound {
             started: Instant::now(),
             late: None,
             confirmed: false,
+            in_call: None,
             connected_sent: false,
             hung_up: false,
             end_reason: None,
         };
         let end = task.run_loop(&mut media, &mut sip_rx, &mut control).await;
+        let stats = media.quality();
         media.close();
-        task.finish(end);
+        task.finish(end, stats);
     }
 
     fn to_device(&self, d: &Device, m: ServerMessage) {
@@ -207,6 +217,14 @@ impl Inbound {
 
     fn answering(&self) -> Option<&Device> {
         self.ringer.answered_by().and_then(|s| self.devices.get(s))
+    }
+
+    fn to_answering(&self, replies: Vec<ServerMessage>) {
+        if let Some(d) = self.answering() {
+            for r in replies {
+                self.to_device(d, r);
+            }
+        }
     }
 
     fn state(&self, state: CallState, sip_code: Option<u16>) {
@@ -279,6 +297,12 @@ impl Inbound {
                         };
                     }
                     Some(SessionEvent::Confirmed { sdp }) => self.on_confirmed(media, sdp),
+                    Some(ev @ (SessionEvent::RemoteSdp { .. }
+                    | SessionEvent::ReinviteFailed { .. }
+                    | SessionEvent::InfoDtmf { .. })) => {
+                        let replies = self.in_call.as_mut().map(|c| c.on_sip(media, &ev)).unwrap_or_default();
+                        self.to_answering(replies);
+                    }
                     Some(_) => {}
                     None => return (Some(503), "sip_unavailable".to_owned()),
                 },
@@ -297,6 +321,10 @@ impl Inbound {
                         self.hangup();
                     }
                     Some(MediaEvent::StunSettled) | None => {}
+                    Some(other) => {
+                        let replies = self.in_call.as_ref().map(|c| c.on_media(&self.app, other)).unwrap_or_default();
+                        self.to_answering(replies);
+                    }
                 },
             }
         }
@@ -331,7 +359,24 @@ impl Inbound {
                 }
                 None
             }
-            CallControl::Hold | CallControl::Unhold | CallControl::Dtmf(_) => None,
+            CallControl::Hold | CallControl::Unhold => {
+                let hold = matches!(c, CallControl::Hold);
+                let confirmed = self.confirmed;
+                let replies = match self.in_call.as_mut() {
+                    Some(ic) => ic.set_hold(&self.app, hold, confirmed),
+                    None => Vec::new(),
+                };
+                self.to_answering(replies);
+                None
+            }
+            CallControl::Dtmf(digits) => {
+                let replies = match self.in_call.as_ref() {
+                    Some(ic) => ic.send_digits(&self.app, media, &digits),
+                    None => Vec::new(),
+                };
+                self.to_answering(replies);
+                None
+            }
             CallControl::Ice(cand) => {
                 if let Err(e) = media.add_ice(cand) {
                     tracing::debug!(call_id = %self.call_id, error = %e, "candidate refused");
@@ -383,7 +428,7 @@ impl Inbound {
                                 sdp: answer,
                             },
                         );
-                        sip_answer
+                        (sip_answer, vec![plan.sip_codec])
                     }
                     Err(why) => return self.accept_failed(&device, &why),
                 },
@@ -400,16 +445,23 @@ impl Inbound {
                     self.app.config.media.ip,
                     MediaLine::offer(media.sip_rtp_port(), &codecs),
                 );
-                self.late = Some((sdp, offer, codecs));
-                ours
+                self.late = Some((sdp, offer, codecs.clone()));
+                (ours, codecs)
             }
         };
+        let (sip_answer, codecs) = sip_answer;
+        self.in_call = Some(InCall::new(
+            &self.call_id,
+            self.call.handle,
+            sip_answer.clone(),
+            codecs,
+        ));
         // First answer wins: every other device stops ringing.
         let actions = self.ringer.accept(session_id);
         self.apply(actions);
         let _ = self.app.sip.send(SipCommand::Answer {
             handle: self.call.handle,
-            sdp: sip_answer,
+            sdp: sip_answer.to_string(),
         });
         tracing::info!(call_id = %self.call_id, user = %self.user, session = %session_id,
             accept_ms = self.started.elapsed().as_secs_f64() * 1000.0, "inbound call accepted");
@@ -469,20 +521,27 @@ impl Inbound {
         }
     }
 
-    fn finish(mut self, end: End) {
+    fn finish(mut self, end: End, stats: serde_json::Value) {
         self.app.hub.remove_call(&self.call_id);
         let (code, reason) = end;
         tracing::info!(call_id = %self.call_id, sip_code = ?code, %reason, "inbound call ended");
         for id in self.ringer.end() {
             self.stop_device(&id, code, &reason);
         }
-        if let Some(id) = self.ringer.answered_by().map(str::to_owned) {
-            self.stop_device(&id, code, &reason);
+        if let Some(d) = self.answering() {
+            let mut ended = ended_message(&self.call_id, None, code, &reason);
+            if let ServerMessage::State { stats: s, .. } = &mut ended
+                && !stats.is_null()
+            {
+                *s = Some(stats);
+            }
+            self.to_device(d, ended);
+            let _ = d.tx.send(CallEvent::Finished(self.call_id.clone()));
         }
     }
 }
 
-fn local_sdp(addr: IpAddr, audio: MediaLine) -> String {
+fn local_sdp(addr: IpAddr, audio: MediaLine) -> SipSdp {
     let mut rng = rand::thread_rng();
     SipSdp {
         session_id: rng.gen_range(1..1u64 << 48),
@@ -491,7 +550,6 @@ fn local_sdp(addr: IpAddr, audio: MediaLine) -> String {
         addr,
         audio: Some(audio),
     }
-    .to_string()
 }
 
 /// The codec plan and our SDP answer for Asterisk's offer, given the browser's offer: a codec both
@@ -502,7 +560,7 @@ pub(crate) fn plan_inbound(
     sip_offer: &SipSdp,
     our_port: u16,
     our_addr: IpAddr,
-) -> Result<(MediaPlan, String), String> {
+) -> Result<(MediaPlan, SipSdp), String> {
     let audio = sip_offer
         .audio
         .as_ref()
@@ -538,6 +596,10 @@ pub(crate) fn plan_inbound(
     }
     line.telephone_events = neg.telephone_event.into_iter().collect();
     let plan = MediaPlan {
+        dtmf: DtmfSetup {
+            browser: browser_te(browser, &browser_codec),
+            sip: neg.telephone_event,
+        },
         browser: browser_codec,
         browser_kind,
         sip_codec: chosen,

@@ -6,14 +6,15 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use bytes::Bytes;
+use gateway_media::quality::{CodecImpairment, LegQuality, OneWayDetector, Side};
 use gateway_media::rtp::RtpFields;
-use gateway_media::{G711Law, PortLease};
+use gateway_media::{Codec, G711Law, PortLease, ReceiveStats};
 use gateway_sip::sdp::{self, AudioCodec, OfferedCodec, SipSdp};
 use rand::Rng;
 use tokio::net::UdpSocket;
 use tokio::time::Instant;
 
-use super::bridge::{Bridge, BridgeMode, LegIds};
+use super::bridge::{Bridge, BridgeMode, DtmfError, DtmfSetup, LegIds};
 use super::rtcp_leg::RtcpLeg;
 use super::stun;
 use crate::app::App;
@@ -57,6 +58,19 @@ pub(crate) struct MediaPlan {
     pub(crate) sip_remote: SocketAddr,
     /// SIP-side RTCP destination.
     pub(crate) sip_rtcp_remote: SocketAddr,
+    /// Telephone-event on each leg (RFC 4733).
+    pub(crate) dtmf: DtmfSetup,
+}
+
+/// The browser's telephone-event at the clock rate of its audio codec (Chromium offers 8000 and
+/// 48000; RFC 4733 §2.1 ties the event clock to the audio's).
+pub(crate) fn browser_te(offer: &sdp::BrowserOffer, codec: &OfferedCodec) -> Option<(u8, u32)> {
+    offer
+        .audio()
+        .telephone_events
+        .iter()
+        .copied()
+        .find(|(_, rate)| *rate == codec.clock_rate)
 }
 
 impl MediaPlan {
@@ -71,6 +85,10 @@ impl MediaPlan {
         let (browser_kind, browser) = sdp::browser_codec_for(browser_offer, neg.sip_codec)
             .ok_or_else(|| "the browser offered no codec for the SIP side's choice".to_owned())?;
         Ok(Self {
+            dtmf: DtmfSetup {
+                browser: browser_te(browser_offer, &browser),
+                sip: neg.telephone_event,
+            },
             browser,
             browser_kind,
             sip_codec: neg.sip_codec,
@@ -117,6 +135,16 @@ pub(crate) enum MediaEvent {
     RtpTimeout,
     /// The STUN wait is over (answered or given up): an answer may go out now.
     StunSettled,
+    /// The phone sent a DTMF digit (RFC 4733).
+    PhoneDigit(char),
+    /// The browser sent a DTMF digit the SIP side cannot take as RFC 4733: send it as SIP INFO.
+    BrowserDigit(char),
+    /// Audio arrives from one side only (since this many ms).
+    OneWay(Side, u64),
+}
+
+fn round2(x: f64) -> f64 {
+    (x * 100.0).round() / 100.0
 }
 
 /// The packet-moving part of a call: sockets, STUN, the WebRTC leg, the bridge, RTCP, timeouts.
@@ -138,6 +166,18 @@ pub(crate) struct MediaSession {
     buf_rtcp: Vec<u8>,
     out: Vec<u8>,
     call_id: String,
+    /// Origin of the millisecond clock the DTMF generator runs on.
+    epoch: Instant,
+    /// The codecs in use, once built: (browser, SIP).
+    codecs: Option<(AudioCodec, AudioCodec)>,
+    /// The phone put us on hold: no RTP expected from it.
+    remote_hold: bool,
+    /// What the gateway receives from the browser, for the quality report.
+    browser_rx: ReceiveStats,
+    /// Packets received per leg since the last one-way check.
+    rx_count: (u32, u32),
+    one_way: OneWayDetector,
+    last_check: Instant,
 }
 
 impl MediaSession {
@@ -161,6 +201,13 @@ impl MediaSession {
             buf_rtcp: vec![0u8; 2048],
             out: vec![0u8; 2048],
             call_id: call_id.to_owned(),
+            epoch: Instant::now(),
+            codecs: None,
+            remote_hold: false,
+            browser_rx: ReceiveStats::new(),
+            rx_count: (0, 0),
+            one_way: OneWayDetector::default(),
+            last_check: Instant::now(),
         })
     }
 
@@ -250,6 +297,7 @@ impl MediaSession {
             channels: plan.browser.channels,
             fmtp: plan.browser.fmtp.clone(),
         };
+        let te = plan.dtmf.browser;
         let srflx = match &self.srflx {
             Srflx::Known(a, url) => Some((*a, url.clone())),
             _ => None,
@@ -262,6 +310,7 @@ impl MediaSession {
                 local_addr: self.sockets.webrtc_addr,
                 advertised,
                 srflx,
+                telephone_event: te,
                 ssrc: browser_ssrc,
             },
         )
@@ -280,6 +329,7 @@ impl MediaSession {
                 seq: rng.r#gen(),
                 ts: rng.r#gen(),
             },
+            plan.dtmf,
         )
         .map_err(|e| e.to_string())?;
         for c in self.pending_ice.drain(..) {
@@ -287,6 +337,7 @@ impl MediaSession {
                 tracing::debug!(error = %e, "buffered candidate refused");
             }
         }
+        self.codecs = Some((plan.browser_kind, plan.sip_codec));
         tracing::info!(
             call_id = %self.call_id,
             sip_codec = ?plan.sip_codec,
@@ -314,6 +365,72 @@ impl MediaSession {
             .map_err(|e| e.to_string())
     }
 
+    /// Follows a codec or payload-type change on the SIP side (re-INVITE).
+    pub(crate) fn follow_codec(
+        &mut self,
+        codec: AudioCodec,
+        pt: u8,
+        te: Option<(u8, u32)>,
+    ) -> Result<(), String> {
+        let Some((browser, sip)) = self.codecs else {
+            return Ok(());
+        };
+        let m = self.media.as_mut().ok_or("no media")?;
+        if codec == sip {
+            return m.bridge.set_sip_pt(pt, te).map_err(|e| e.to_string());
+        }
+        let law = match codec {
+            AudioCodec::Pcmu => G711Law::Ulaw,
+            AudioCodec::Pcma => G711Law::Alaw,
+            AudioCodec::Opus => return Err("the phone moved to Opus while we transcode".into()),
+        };
+        if browser != AudioCodec::Opus {
+            return Err(format!(
+                "the browser uses {browser:?}; cannot follow {codec:?} without a new offer"
+            ));
+        }
+        m.bridge.set_sip_law(law, pt).map_err(|e| e.to_string())?;
+        self.codecs = Some((browser, codec));
+        Ok(())
+    }
+
+    /// The phone holds (sendonly/inactive): RTP from it stops, which is neither a timeout nor
+    /// one-way audio.
+    pub(crate) fn set_remote_hold(&mut self, hold: bool) {
+        self.remote_hold = hold;
+        self.one_way.reset();
+        self.last_rx_sip = Instant::now();
+    }
+
+    /// Per-leg quality for the client's `ended` and the Odoo report.
+    pub(crate) fn quality(&self) -> serde_json::Value {
+        let Some((browser, sip)) = self.codecs else {
+            return serde_json::Value::Null;
+        };
+        let impairment = |c: AudioCodec| match c {
+            AudioCodec::Opus => CodecImpairment::for_codec(Codec::Opus),
+            AudioCodec::Pcmu => CodecImpairment::for_codec(Codec::Pcmu),
+            AudioCodec::Pcma => CodecImpairment::for_codec(Codec::Pcma),
+        };
+        let mut webrtc = LegQuality::new(impairment(browser), browser.clock_rate());
+        webrtc.update_receive(&self.browser_rx);
+        let leg = |q: gateway_media::QualityStats| {
+            serde_json::json!({
+                "packets_received": q.packets_received,
+                "packets_lost": q.packets_lost,
+                "loss_pct": round2(q.loss_pct),
+                "jitter_ms": round2(q.jitter_ms),
+                "remote_loss_pct": q.remote_loss_pct.map(round2),
+                "rtt_ms": q.rtt_ms.map(round2),
+                "mos": round2(q.mos),
+            })
+        };
+        serde_json::json!({
+            "webrtc": leg(webrtc.stats()),
+            "sip": leg(self.rtcp.quality(impairment(sip))),
+        })
+    }
+
     /// Points the SIP side's media elsewhere (a final answer after early media, a re-INVITE).
     pub(crate) fn retarget(&mut self, rtp: SocketAddr, rtcp: SocketAddr) {
         if let Some(m) = self.media.as_mut() {
@@ -331,6 +448,16 @@ impl MediaSession {
                 Ok(())
             }
         }
+    }
+
+    fn now_ms(&self) -> u64 {
+        Instant::now().duration_since(self.epoch).as_millis() as u64
+    }
+
+    /// Queues digits from the client as RFC 4733 packets toward SIP.
+    pub(crate) fn send_digits(&mut self, digits: &str) -> Result<(), DtmfError> {
+        let m = self.media.as_mut().ok_or(DtmfError::NoTelephoneEvent)?;
+        m.bridge.send_digits(digits)
     }
 
     /// Starts counting RTP inactivity from now.
@@ -354,6 +481,9 @@ impl MediaSession {
         if let Srflx::Pending { sent, .. } = self.srflx {
             deadline = deadline.min(sent + STUN_WAIT);
         }
+        if let Some(due) = self.media.as_ref().and_then(|m| m.bridge.next_dtmf_due()) {
+            deadline = deadline.min(self.epoch + Duration::from_millis(due));
+        }
         let event = tokio::select! {
             r = self.sockets.webrtc.recv_from(&mut self.buf_webrtc) => match r {
                 Ok((n, from)) => self.on_webrtc_datagram(from, n),
@@ -374,7 +504,15 @@ impl MediaSession {
 
     /// Sends what the WebRTC leg produced and forwards the browser's RTP to the SIP side.
     fn drain(&mut self) -> Option<MediaEvent> {
+        let now_ms = self.now_ms();
         let m = self.media.as_mut()?;
+        loop {
+            let n = m.bridge.poll_dtmf(now_ms, &mut self.out);
+            if n == 0 {
+                break;
+            }
+            let _ = self.sockets.rtp.try_send_to(&self.out[..n], m.sip_remote);
+        }
         while let Some((dest, data)) = m.leg.poll_transmit() {
             let _ = self.sockets.webrtc.try_send_to(&data, dest);
         }
@@ -389,7 +527,18 @@ impl MediaSession {
             });
         }
         while let Some(pkt) = m.leg.poll_rtp() {
-            self.last_rx_browser = Instant::now();
+            let now = Instant::now();
+            self.last_rx_browser = now;
+            self.rx_count.0 += 1;
+            let clock = self.codecs.map_or(8000, |c| c.0.clock_rate());
+            let arrival =
+                (now.duration_since(self.epoch).as_secs_f64() * f64::from(clock)) as u64 as u32;
+            self.browser_rx.on_packet(
+                pkt.header.sequence_number,
+                pkt.header.timestamp,
+                arrival,
+                pkt.payload.len(),
+            );
             let f = RtpFields {
                 pt: pkt.header.payload_type,
                 marker: pkt.header.marker,
@@ -397,11 +546,19 @@ impl MediaSession {
                 ts: pkt.header.timestamp,
                 ssrc: pkt.header.ssrc,
             };
-            let n = m.bridge.browser_to_sip(f, &pkt.payload, &mut self.out);
+            let n = m
+                .bridge
+                .browser_to_sip(now_ms, f, &pkt.payload, &mut self.out);
             if n > 0 {
                 self.rtcp.on_sent(&self.out[..n]);
                 let _ = self.sockets.rtp.try_send_to(&self.out[..n], m.sip_remote);
             }
+        }
+        if let Some(d) = m.bridge.take_phone_digit() {
+            return Some(MediaEvent::PhoneDigit(d));
+        }
+        if let Some(d) = m.bridge.take_browser_digit() {
+            return Some(MediaEvent::BrowserDigit(d));
         }
         event
     }
@@ -432,11 +589,19 @@ impl MediaSession {
         let data = &self.buf_rtp[..n];
         let now = Instant::now();
         self.last_rx_sip = now;
+        self.rx_count.1 += 1;
         self.rtcp.on_received(data, now);
         let now = now.into_std();
         let Media { leg, bridge, .. } = m;
         bridge.sip_to_browser(data, |f, payload| {
-            leg.send_rtp(now, f.seq, f.ts, f.marker, Bytes::copy_from_slice(payload));
+            leg.send_rtp(
+                now,
+                f.pt,
+                f.seq,
+                f.ts,
+                f.marker,
+                Bytes::copy_from_slice(payload),
+            );
         });
     }
 
@@ -467,7 +632,23 @@ impl MediaSession {
                     .try_send_to(&self.out[..n], m.sip_rtcp_remote);
             }
         }
-        let idle = now.duration_since(self.last_rx_sip.min(self.last_rx_browser));
+        let since = now.duration_since(self.last_check);
+        if since >= Duration::from_secs(1) {
+            self.last_check = now;
+            let (w, s) = std::mem::take(&mut self.rx_count);
+            if self.timeout_armed
+                && !self.remote_hold
+                && let Some(one_way) = self.one_way.on_interval(since.as_millis() as u64, w, s)
+            {
+                return Some(MediaEvent::OneWay(one_way.only_from, one_way.silent_ms));
+            }
+        }
+        let last_sip = if self.remote_hold {
+            now
+        } else {
+            self.last_rx_sip
+        };
+        let idle = now.duration_since(last_sip.min(self.last_rx_browser));
         if self.timeout_armed && idle > self.rtp_timeout {
             tracing::warn!(call_id = %self.call_id, idle_ms = idle.as_millis() as u64, "RTP timeout");
             self.timeout_armed = false;

@@ -5,6 +5,7 @@
 //! SIP signalling lives in the SIP driver's user agent; this task receives its session events.
 
 pub mod bridge;
+mod features;
 pub mod inbound;
 mod media;
 mod outbound;

@@ -11,6 +11,7 @@ use rand::Rng;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
+use super::features::InCall;
 use super::media::{MediaEvent, MediaPlan, MediaSession};
 use super::{CallControl, CallEvent, CallRequest, ended_message};
 use crate::app::App;
@@ -33,6 +34,8 @@ struct Outbound {
     hung_up: bool,
     /// Our own reason for ending, reported instead of the user agent's (e.g. `rtp_timeout`).
     end_reason: Option<&'static str>,
+    /// Hold, DTMF, media changes.
+    in_call: InCall,
 }
 
 /// Runs an outbound call to its end.
@@ -65,14 +68,14 @@ pub(super) async fn run(
         let mut rng = rand::thread_rng();
         (rng.gen_range(1..1u64 << 48), rng.gen_range(1..1u64 << 48))
     };
-    let local_sdp = SipSdp {
+    let local = SipSdp {
         session_id,
         session_version,
         origin_user: "-".to_owned(),
         addr: app.config.media.ip,
         audio: Some(sdp::MediaLine::offer(media.sip_rtp_port(), &req.sip_codecs)),
-    }
-    .to_string();
+    };
+    let local_sdp = local.to_string();
     media.start_stun(&app).await;
 
     let handle = app.next_handle();
@@ -85,6 +88,7 @@ pub(super) async fn run(
         connected_sent: false,
         hung_up: false,
         end_reason: None,
+        in_call: InCall::new(&req.call_id, handle, local, req.sip_codecs.clone()),
         app,
         req,
         to_session,
@@ -101,15 +105,17 @@ pub(super) async fn run(
         tracing::info!(call_id = %call.req.call_id, number = %call.req.number, "call started");
         call.run_loop(&mut media, &mut sip_rx, &mut control).await
     };
+    let stats = media.quality();
     media.close();
     let (code, reason) = end;
-    tracing::info!(call_id = %call.req.call_id, sip_code = ?code, %reason, "call ended");
-    call.send(ended_message(
-        &call.req.call_id,
-        Some(&call.req.reference),
-        code,
-        &reason,
-    ));
+    tracing::info!(call_id = %call.req.call_id, sip_code = ?code, %reason, %stats, "call ended");
+    let mut ended = ended_message(&call.req.call_id, Some(&call.req.reference), code, &reason);
+    if let ServerMessage::State { stats: s, .. } = &mut ended
+        && !stats.is_null()
+    {
+        *s = Some(stats);
+    }
+    call.send(ended);
     let _ = call
         .to_session
         .send(CallEvent::Finished(call.req.call_id.clone()));
@@ -179,7 +185,13 @@ impl Outbound {
                         };
                         self.send(reply);
                     }
-                    Some(CallControl::Hold | CallControl::Unhold | CallControl::Dtmf(_)) => {}
+                    Some(CallControl::Hold) => self.hold(true),
+                    Some(CallControl::Unhold) => self.hold(false),
+                    Some(CallControl::Dtmf(digits)) => {
+                        for r in self.in_call.send_digits(&self.app, media, &digits) {
+                            self.send(r);
+                        }
+                    }
                 },
                 ev = media.step() => match ev {
                     Some(MediaEvent::Connected) => self.maybe_connected(media),
@@ -194,9 +206,20 @@ impl Outbound {
                         self.hangup();
                     }
                     Some(MediaEvent::StunSettled) => self.answer_deferred(media),
+                    Some(other) => {
+                        for r in self.in_call.on_media(&self.app, other) {
+                            self.send(r);
+                        }
+                    }
                     None => {}
                 },
             }
+        }
+    }
+
+    fn hold(&mut self, hold: bool) {
+        for r in self.in_call.set_hold(&self.app, hold, self.sip_answered) {
+            self.send(r);
         }
     }
 
@@ -305,6 +328,13 @@ impl Outbound {
                 self.maybe_connected(media);
             }
             SessionEvent::Confirmed { .. } => {}
+            ev @ (SessionEvent::RemoteSdp { .. }
+            | SessionEvent::ReinviteFailed { .. }
+            | SessionEvent::InfoDtmf { .. }) => {
+                for r in self.in_call.on_sip(media, &ev) {
+                    self.send(r);
+                }
+            }
             SessionEvent::Ended(EndCause { code, reason }) => {
                 return Some(match self.end_reason {
                     Some(ours) => (None, ours.to_owned()),

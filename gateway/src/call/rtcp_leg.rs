@@ -3,6 +3,7 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use gateway_media::quality::{CodecImpairment, LegQuality, QualityStats};
 use gateway_media::rtcp::{self, RtcpPacket};
 use gateway_media::rtp::RtpHeader;
 use gateway_media::{ReceiveStats, SendStats};
@@ -23,6 +24,8 @@ pub(crate) struct RtcpLeg {
     epoch: Instant,
     /// What the peer last reported about our stream: (fraction lost /256, jitter, rtt).
     pub(crate) remote_report: Option<(u8, u32, Option<Duration>)>,
+    /// The peer's last report block on our stream, for the quality estimate.
+    last_block: Option<gateway_media::ReportBlock>,
 }
 
 impl RtcpLeg {
@@ -42,6 +45,7 @@ impl RtcpLeg {
             clock_rate: 8000,
             epoch: Instant::now(),
             remote_report: None,
+            last_block: None,
         }
     }
 
@@ -89,6 +93,19 @@ impl RtcpLeg {
                 }
             }
         }
+    }
+
+    /// The SIP leg's quality: what we receive, what the peer reports, and the E-model MOS.
+    pub(crate) fn quality(&self, codec: CodecImpairment) -> QualityStats {
+        let mut q = LegQuality::new(codec, self.clock_rate);
+        q.update_receive(&self.recv);
+        if let Some(block) = &self.last_block {
+            q.on_report_block(block, self.sent.packets);
+        }
+        if let Some((_, _, Some(rtt))) = self.remote_report {
+            q.set_rtt_ms(rtt.as_secs_f64() * 1000.0);
+        }
+        q.stats()
     }
 
     /// Writes our periodic SR (or RR) with a report block on what we receive; returns its length.

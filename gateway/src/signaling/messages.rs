@@ -358,6 +358,7 @@ mod tests {
             state: CallState::EarlyMedia,
             sip_code: Some(183),
             reason: None,
+            stats: None,
         })
         .unwrap();
         assert_eq!(

@@ -97,7 +97,7 @@ pub async fn run(app: Arc<App>, user: String, mut socket: WebSocket) {
             Exit::Handoff(target, ws) => {
                 // This connection resumes an older session: the socket moves there, and this
                 // session (which has no calls) just leaves.
-                let _ = target.send(ws);
+                let _ = target.send(*ws);
                 if let Some(generation) = s.app.hub.leave(&s.user, &s.session_id) {
                     hub::on_last_device(s.app.clone(), s.user.clone(), generation);
                 }
@@ -113,7 +113,7 @@ enum Exit {
     /// The socket closed or failed.
     Closed,
     /// The client asked to resume another session of the same user.
-    Handoff(mpsc::UnboundedSender<WebSocket>, WebSocket),
+    Handoff(mpsc::UnboundedSender<WebSocket>, Box<WebSocket>),
 }
 
 /// Most messages kept for a detached session; past that the oldest are dropped.
@@ -144,7 +144,7 @@ impl Session {
                     } else {
                         match parse_client_message(text.as_str()) {
                             Ok(ClientMessage::Resume { session_id }) => match self.resume_target(&session_id) {
-                                Ok(target) => return Exit::Handoff(target, socket),
+                                Ok(target) => return Exit::Handoff(target, Box::new(socket)),
                                 Err(e) => Some(e),
                             },
                             Ok(msg) => self.handle(msg),

@@ -10,7 +10,10 @@ use rsip::headers::UntypedHeader;
 use rsip::{Request, SipMessage};
 
 use super::build::{allow, set_body};
-use super::uac::{body_text, build_in_dialog};
+use super::mid_call::MidCall;
+use super::sdp_answer::{Wish, wish_of};
+use super::session_timer::{Refresher, SessionExpires, SessionTimer};
+use super::uac::{allows_update, body_text, build_in_dialog};
 use super::uas::{self, UasPhase, UasSession};
 use super::{
     EndCause, INBOUND_HANDLE_BASE, IncomingCall, Owner, SessionEvent, Transport, UaError, UaEvent,
@@ -76,6 +79,19 @@ impl<R: RngCore> UserAgent<R> {
             )));
         set_body(&mut ok.headers, &mut ok.body, sdp.as_bytes().to_vec());
         s.local_sdp = Some(sdp.to_owned());
+        let offer = body_text(&s.invite.body);
+        let wish = if offer.is_some() {
+            Wish::BOTH
+        } else {
+            wish_of(sdp)
+        };
+        s.mid = MidCall::new(Some(sdp.to_owned()), offer, wish);
+        s.mid.peer_allows_update = allows_update(&s.invite.headers);
+        // RFC 4028 §9: the INVITE names who refreshes; we watch or refresh from our 2xx on.
+        s.mid.timer = SessionExpires::from_headers(&s.invite.headers).and_then(|se| {
+            let we_refresh = se.refresher? == Refresher::Uas;
+            Some(SessionTimer::started(now, se.interval, we_refresh))
+        });
         s.phase = UasPhase::Answered {
             ok: ok.clone(),
             interval: t1,
@@ -177,6 +193,7 @@ impl<R: RngCore> UserAgent<R> {
                 phase: UasPhase::Offered { rang: false },
                 hangup_pending: false,
                 reported_end: false,
+                mid: MidCall::new(None, None, Wish::BOTH),
             },
         );
         self.handles.insert(handle, call_id.clone());
@@ -253,6 +270,9 @@ impl<R: RngCore> UserAgent<R> {
             return;
         };
         let call_id = call_id.to_owned();
+        if self.mid_call_ack(&call_id, ack) {
+            return;
+        }
         let Some(s) = self.inbound.get_mut(&call_id) else {
             tracing::trace!(sip_call_id = %call_id, "ACK for no inbound call absorbed");
             return;
@@ -261,6 +281,9 @@ impl<R: RngCore> UserAgent<R> {
             return;
         }
         s.phase = UasPhase::Confirmed;
+        if let Some(sdp) = body_text(&ack.body) {
+            s.mid.remote = Some(sdp);
+        }
         tracing::debug!(sip_call_id = %call_id, "inbound call confirmed by ACK");
         if !s.reported_end {
             let event = SessionEvent::Confirmed {
@@ -366,7 +389,7 @@ impl<R: RngCore> UserAgent<R> {
 
     /// BYE in the dialog, from the UAS side: our To-tag as From-tag, to the INVITE's Contact,
     /// through its Record-Route (§12.2.1.1).
-    fn send_inbound_bye(&mut self, now: Instant, call_id: &str) {
+    pub(super) fn send_inbound_bye(&mut self, now: Instant, call_id: &str) {
         let Some(s) = self.inbound.get_mut(call_id) else {
             return;
         };
@@ -396,7 +419,7 @@ impl<R: RngCore> UserAgent<R> {
     }
 
     /// Tells the application once that the session ended.
-    fn report_end(&mut self, call_id: &str, cause: EndCause) {
+    pub(super) fn report_end(&mut self, call_id: &str, cause: EndCause) {
         if let Some(s) = self.inbound.get_mut(call_id)
             && !s.reported_end
         {

@@ -122,6 +122,14 @@ impl MidCall {
         }
     }
 
+    /// Forgets everything that would still act: the dialog is ending.
+    pub(crate) fn clear_deadlines(&mut self) {
+        self.ours = None;
+        self.queued = None;
+        self.answering = None;
+        self.timer = None;
+    }
+
     /// The earliest time this state must act.
     pub(crate) fn deadline(&self) -> Option<Instant> {
         let retry = match &self.ours {

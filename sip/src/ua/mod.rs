@@ -2,16 +2,22 @@
 //! registration over one listening address. It owns the transactions (RFC 3261 §17), the
 //! client INVITE sessions (outbound calls), the server INVITE sessions (inbound calls), the
 //! registrations (§10) and the OPTIONS keepalive, routes each received message to its
-//! transaction or session, and answers out-of-dialog OPTIONS.
+//! transaction or session, and answers out-of-dialog OPTIONS. Confirmed calls take mid-call
+//! changes both ways: re-INVITE, UPDATE, INFO and RFC 4028 session refreshes.
 //!
 //! Shape (STYLE.md §2): `handle_*` with the time, then drain `poll_transmit`, `poll_event`, and sleep
 //! until `poll_timeout`.
 
 mod build;
+mod in_dialog;
 mod inbound;
 mod keepalive;
+mod mid_call;
 mod outbound;
 mod register;
+mod reinvite;
+mod sdp_answer;
+mod session_timer;
 mod uac;
 mod uas;
 
@@ -31,7 +37,7 @@ use crate::transaction::{
     AnyTransaction, ClientInvite, ClientNonInvite, Role, ServerInvite, ServerNonInvite,
     TimerConfig, TransactionKey, TxInput, TxOutput,
 };
-use build::{allow, set_body};
+use build::allow;
 use uac::UacSession;
 pub use uac::{EndCause, SessionEvent};
 use uas::UasSession;
@@ -161,6 +167,12 @@ pub enum UaError {
     /// The inbound call is no longer waiting for an answer.
     #[error("call {0} cannot be answered in its state")]
     NotOffered(u64),
+    /// The call has no confirmed dialog (not answered yet, or ending).
+    #[error("call {0} is not connected")]
+    NotConfirmed(u64),
+    /// Not a DTMF digit (0-9, *, #, A-D).
+    #[error("{0:?} is not a DTMF digit")]
+    InvalidDigit(char),
 }
 
 /// Who a transaction's results go to.
@@ -170,6 +182,8 @@ enum Owner {
     Nobody,
     /// The session (outbound or inbound) with this Call-ID.
     Call(String),
+    /// A mid-call request of ours (re-INVITE, UPDATE, INFO) in the dialog with this Call-ID.
+    InDialog(String),
     /// The registration of this user, for its REGISTER with this CSeq.
     Registration { user: String, cseq: u32 },
     /// An OPTIONS keepalive to the proxy.
@@ -294,6 +308,7 @@ impl<R: RngCore> UserAgent<R> {
         }
         self.expire_cancels(now);
         self.inbound_timeouts(now);
+        self.mid_call_timeouts(now);
         self.registration_timeouts(now);
     }
 
@@ -319,7 +334,11 @@ impl<R: RngCore> UserAgent<R> {
             .registrations
             .values()
             .filter_map(Registration::poll_timeout);
-        txs.chain(cancels).chain(inbound).chain(registrations).min()
+        txs.chain(cancels)
+            .chain(inbound)
+            .chain(registrations)
+            .chain(self.mid_call_deadline())
+            .min()
     }
 
     fn on_response(&mut self, now: Instant, resp: Response) {
@@ -338,8 +357,14 @@ impl<R: RngCore> UserAgent<R> {
         let is_invite_2xx = resp.status_code.code() / 100 == 2
             && message::cseq(&resp).is_ok_and(|(_, m)| m == Method::Invite);
         let call_id = message::call_id(&resp).map(str::to_owned);
+        if let (true, Ok(call_id)) = (&is_invite_2xx, &call_id)
+            && self.resend_reinvite_ack(call_id, &resp)
+        {
+            return;
+        }
         if let (true, Ok(call_id)) = (is_invite_2xx, call_id)
             && let Some(s) = self.sessions.get_mut(&call_id)
+            && message::cseq(&resp).ok().map(|c| c.0) == message::cseq(&s.invite).ok().map(|c| c.0)
         {
             let actions = s.on_invite_response(resp);
             self.apply(now, &call_id, actions);
@@ -447,23 +472,20 @@ impl<R: RngCore> UserAgent<R> {
                 self.inbound_remote_bye(call_id);
                 message::response_for(req, 200, None, Some(&tag))
             }
-            Method::Invite if outbound.is_some_and(|s| s.accepts_reinvite(req)) => {
-                // A re-INVITE: answer from our own state (our offer is still our view of the media).
-                let sdp = outbound.map(|s| s.local_sdp.clone()).unwrap_or_default();
-                let contact = self.contact();
-                self.reinvite_ok(req, contact, sdp)
+            Method::Invite | Method::Update | Method::Info
+                if outbound.is_some_and(|s| s.accepts_reinvite(req))
+                    || inbound.is_some_and(|s| s.accepts_reinvite(req)) =>
+            {
+                // Answered from our own state (RFC 3264 §8).
+                match self.in_dialog_request(now, req, call_id) {
+                    Some(resp) => resp,
+                    None => message::response_for(req, 481, None, Some(&tag)),
+                }
             }
-            Method::Invite if inbound.is_some_and(|s| s.accepts_reinvite(req)) => {
-                let sdp = inbound
-                    .and_then(|s| s.local_sdp.clone())
-                    .unwrap_or_default();
-                let contact = inbound
-                    .map(|s| self.contact_for(&s.contact_user, s.transport))
-                    .unwrap_or_else(|| self.contact());
-                self.reinvite_ok(req, contact, sdp)
+            // §15.1.2: a BYE outside any dialog of ours; §12.2.2: an in-dialog request too.
+            Method::Bye | Method::Invite | Method::Update | Method::Info => {
+                message::response_for(req, 481, None, Some(&tag))
             }
-            // §15.1.2: a BYE outside any dialog of ours; §12.2.2: an in-dialog INVITE too.
-            Method::Bye | Method::Invite => message::response_for(req, 481, None, Some(&tag)),
             _ => {
                 // §8.2.1: a 405 lists what we do allow.
                 let mut r = message::response_for(req, 405, None, Some(&tag));
@@ -471,18 +493,6 @@ impl<R: RngCore> UserAgent<R> {
                 r
             }
         }
-    }
-
-    fn reinvite_ok(&self, req: &Request, contact: String, sdp: String) -> Response {
-        let mut r = message::response_for(req, 200, None, None);
-        r.headers
-            .push(rsip::Header::Contact(rsip::headers::Contact::new(contact)));
-        r.headers
-            .push(rsip::Header::ContentType(rsip::headers::ContentType::new(
-                "application/sdp",
-            )));
-        set_body(&mut r.headers, &mut r.body, sdp.into_bytes());
-        r
     }
 
     /// Starts a client transaction for `req` toward `dest`.
@@ -577,6 +587,10 @@ impl<R: RngCore> UserAgent<R> {
             Owner::Call(call_id) => {
                 self.outbound_response(now, call_id, method == Method::Invite, resp)
             }
+            Owner::InDialog(call_id) => {
+                let code = resp.status_code.code();
+                self.in_dialog_response(now, call_id, method, Some(resp), code);
+            }
             Owner::Registration { user, .. } => self.registration_response(now, user, &resp),
             Owner::Keepalive => self.keepalive_response(&resp),
             Owner::Nobody => {}
@@ -592,6 +606,8 @@ impl<R: RngCore> UserAgent<R> {
                 let code = if timeout { 408 } else { 503 };
                 self.outbound_failure(now, call_id, method == Method::Invite, code);
             }
+            // §12.2.1.2: no answer in the dialog means the dialog is gone.
+            Owner::InDialog(call_id) => self.in_dialog_response(now, call_id, method, None, 408),
             Owner::Registration { user, cseq } => {
                 let reason = if timeout {
                     "timeout"

@@ -113,8 +113,12 @@ impl<R: RngCore> UserAgent<R> {
             return;
         };
         if is_invite {
+            let answered = (resp.status_code.code() / 100 == 2).then(|| resp.clone());
             let actions = session.on_invite_response(resp);
             self.apply(now, call_id, actions);
+            if let Some(ok) = answered {
+                self.start_outbound_timer(now, call_id, &ok);
+            }
         } else if message::cseq(&resp).is_ok_and(|(_, m)| m == Method::Bye)
             && resp.status_code.code() >= 200
         {

@@ -59,7 +59,8 @@ impl SessionExpires {
     pub(crate) fn from_headers(headers: &rsip::Headers) -> Option<Self> {
         headers.iter().find_map(|h| match h {
             rsip::Header::Other(name, value)
-                if name.eq_ignore_ascii_case("Session-Expires") || name.eq_ignore_ascii_case("x") =>
+                if name.eq_ignore_ascii_case("Session-Expires")
+                    || name.eq_ignore_ascii_case("x") =>
             {
                 Self::parse(value)
             }

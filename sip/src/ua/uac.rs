@@ -65,6 +65,26 @@ pub enum SessionEvent {
         /// SDP body of the ACK, if any.
         sdp: Option<String>,
     },
+    /// The peer changed the session: its new SDP (a re-INVITE/UPDATE offer, already answered
+    /// from our state, or the answer to our re-INVITE).
+    RemoteSdp {
+        /// The peer's SDP.
+        sdp: String,
+        /// It is an offer (we answered it), not an answer to ours.
+        offer: bool,
+    },
+    /// Our re-INVITE was refused with this code; the previous session state stays.
+    ReinviteFailed {
+        /// Its status code.
+        code: u16,
+    },
+    /// A DTMF digit from SIP INFO (`application/dtmf-relay`).
+    InfoDtmf {
+        /// 0-9, *, #, A-D.
+        digit: char,
+        /// Its duration, when given.
+        duration_ms: Option<u32>,
+    },
 }
 
 /// Where the session stands.
@@ -175,7 +195,10 @@ impl UacSession {
                         return out;
                     }
                 };
-                out.push(Action::SendAck(build_ack(&dialog, &self.invite)));
+                let cseq = message::cseq(&self.invite)
+                    .map(|c| c.0)
+                    .unwrap_or(dialog.local_cseq);
+                out.push(Action::SendAck(build_ack(&dialog, cseq)));
                 if self.hangup_pending || matches!(self.phase, Phase::Cancelling) {
                     // The 2xx crossed our CANCEL (or hangup): confirm, then end with BYE (§15).
                     let mut dialog = dialog;
@@ -357,11 +380,8 @@ pub(crate) struct OutRequest {
 }
 
 /// The ACK for a 2xx: a new transaction-less request to the remote target (§13.2.2.4), with the
-/// INVITE's CSeq number.
-pub(crate) fn build_ack(dialog: &Dialog, invite: &Request) -> OutRequest {
-    let cseq = message::cseq(invite)
-        .map(|c| c.0)
-        .unwrap_or(dialog.local_cseq);
+/// INVITE's CSeq number `cseq`.
+pub(crate) fn build_ack(dialog: &Dialog, cseq: u32) -> OutRequest {
     out_request(dialog, "ACK", cseq)
 }
 

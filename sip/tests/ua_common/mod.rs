@@ -393,3 +393,95 @@ pub(crate) fn one_register(sent: &[SipMessage]) -> Request {
 pub(crate) fn message_cseq(req: &Request) -> u32 {
     message::cseq(req).unwrap().0
 }
+
+/// `text` (one SIP message) with its body replaced by `body` and Content-Length to match.
+pub(crate) fn with_body(text: &str, body: &str) -> String {
+    let (head, _) = text.split_once("\r\n\r\n").unwrap();
+    let head: String = head
+        .split("\r\n")
+        .filter(|l| !l.to_ascii_lowercase().starts_with("content-length"))
+        .map(|l| format!("{l}\r\n"))
+        .collect();
+    format!("{head}Content-Length: {}\r\n\r\n{body}", body.len())
+}
+
+/// Asterisk's answer of `outbound-609-reinvite-from-asterisk-03` (its session version 2353687639).
+pub(crate) const ASTERISK_609_SDP: &str = "v=0\r\no=- 53655765 2353687639 IN IP4 127.0.0.1\r\n\
+s=Asterisk\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 20076 RTP/AVP 0 101\r\na=rtpmap:0 PCMU/8000\r\n\
+a=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-16\r\na=ptime:20\r\na=maxptime:140\r\na=sendrecv\r\n";
+
+/// An outbound call to 609 answered as in `outbound-609-reinvite-from-asterisk` (INVITE, 100,
+/// 200, our ACK), with the sent messages and events drained; returns our INVITE.
+pub(crate) fn answered_609(h: &mut Harness, handle: u64) -> Request {
+    let invite = h.invite(handle, "609");
+    h.receive(&reply(
+        "outbound-609-reinvite-from-asterisk-02-ast2gw-100-trying-invite.sip",
+        &invite,
+    ));
+    h.receive(&reply(
+        "outbound-609-reinvite-from-asterisk-03-ast2gw-200-ok-invite-sdp.sip",
+        &invite,
+    ));
+    assert!(matches!(
+        h.events(handle)[..],
+        [SessionEvent::Answered { .. }]
+    ));
+    assert_eq!(h.sent().len(), 1, "the ACK");
+    invite
+}
+
+/// Asterisk's re-INVITE of `outbound-609-reinvite-from-asterisk-05`, moved into the dialog
+/// `invite` opened as its `n`-th (CSeq 14953 + n, a branch of its own), offering `sdp`.
+pub(crate) fn asterisk_reinvite(invite: &Request, n: u32, sdp: &str) -> Vec<u8> {
+    let text = String::from_utf8(in_dialog_request(
+        "outbound-609-reinvite-from-asterisk-05-ast2gw-reinvite-sdp.sip",
+        invite,
+    ))
+    .unwrap();
+    let text = text
+        .replace("CSeq: 14953 INVITE", &format!("CSeq: {} INVITE", 14953 + n))
+        .replace(
+            "z9hG4bKPj1e978a37-6677-4c1e-93ca-22f006120d0c",
+            &format!("z9hG4bKPjreinvite{n}"),
+        );
+    with_body(&text, sdp).into_bytes()
+}
+
+/// Asterisk's ACK of `outbound-609-reinvite-from-asterisk-07` for [`asterisk_reinvite`] `n`.
+pub(crate) fn asterisk_reinvite_ack(invite: &Request, n: u32) -> Vec<u8> {
+    let text = String::from_utf8(in_dialog_request(
+        "outbound-609-reinvite-from-asterisk-07-ast2gw-ack.sip",
+        invite,
+    ))
+    .unwrap();
+    text.replace("CSeq: 14953 ACK", &format!("CSeq: {} ACK", 14953 + n))
+        .replace(
+            "z9hG4bKPje8c911a6-e2da-48b6-848d-f9d527026604",
+            &format!("z9hG4bKPjack{n}"),
+        )
+        .into_bytes()
+}
+
+/// Asterisk's BYE of `outbound-609-reinvite-from-asterisk-08` in the dialog `invite` opened.
+pub(crate) fn asterisk_609_bye(invite: &Request, cseq: u32) -> Vec<u8> {
+    let text = String::from_utf8(in_dialog_request(
+        "outbound-609-reinvite-from-asterisk-08-ast2gw-bye.sip",
+        invite,
+    ))
+    .unwrap();
+    text.replace("CSeq: 14954 BYE", &format!("CSeq: {cseq} BYE"))
+        .into_bytes()
+}
+
+/// Asterisk's ACK for our non-2xx final response to [`asterisk_reinvite`] `n` (same branch,
+/// §17.1.1.3).
+pub(crate) fn asterisk_reinvite_tx_ack(invite: &Request, n: u32) -> Vec<u8> {
+    String::from_utf8(asterisk_reinvite(invite, n, ""))
+        .unwrap()
+        .replace("INVITE sip:", "ACK sip:")
+        .replace(
+            &format!("CSeq: {} INVITE", 14953 + n),
+            &format!("CSeq: {} ACK", 14953 + n),
+        )
+        .into_bytes()
+}

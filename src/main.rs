@@ -1,4 +1,4 @@
-//! `webrtc-gateway`: the command line (serve, check-config), configuration and logging.
+//! `webrtc-gateway`: the command line (serve, check-config, outbox status), configuration and logging.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -31,6 +31,42 @@ enum Command {
         #[arg(long, short)]
         config: Option<PathBuf>,
     },
+    /// Inspect the outbox of reports to Odoo.
+    Outbox {
+        #[command(subcommand)]
+        command: OutboxCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum OutboxCommand {
+    /// Print the backlog, the delivery counters and the oldest pending event's age.
+    Status {
+        /// TOML configuration file (its `[storage] data_dir` locates the outbox).
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+    },
+}
+
+/// `outbox status`: reads the outbox under `[storage] data_dir` without starting the gateway.
+fn outbox_status(config: Option<&PathBuf>) -> ExitCode {
+    let config = match load(config) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    // The CLI's one wall-clock read: the status core is told the time.
+    #[allow(clippy::disallowed_methods)]
+    let now = std::time::SystemTime::now();
+    match gateway::report::outbox_status(&config.storage.data_dir, now) {
+        Ok(status) => {
+            print!("{status}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("webrtc-gateway: {e}");
+            ExitCode::FAILURE
+        }
+    }
 }
 
 fn load(path: Option<&PathBuf>) -> Result<Config, ExitCode> {
@@ -66,6 +102,9 @@ fn main() -> ExitCode {
             }
             Err(code) => code,
         },
+        Command::Outbox {
+            command: OutboxCommand::Status { config },
+        } => outbox_status(config.as_ref()),
         Command::Serve { config } => {
             let config = match load(config.as_ref()) {
                 Ok(c) => c,

@@ -20,7 +20,9 @@ async fn invite_to_the_registered_contact_rings_the_users_device() {
     let options = GatewayOptions::default()
         .user("alice", "alice", "alice-sip-secret")
         // SIPp plays only the registrar: an OPTIONS keepalive would be an unexpected message.
-        .options_interval("0s");
+        .options_interval("0s")
+        // Logs each SIP datagram's arrival: the start of the ringing latency.
+        .log_level("debug,gateway::sip_driver=trace");
     let rig = InboundRig::start_with_registrar("uas_registrar_once.xml", &options)
         .await
         .unwrap_or_else(|e| panic!("{e:#}"));

@@ -19,9 +19,14 @@ use support::sipp::SippOptions;
 /// -> SIPp's BYE -> A ended.
 #[tokio::test]
 async fn both_devices_ring_the_first_to_accept_takes_the_call() {
-    let rig = InboundRig::start(&GatewayOptions::default().trunk(true))
-        .await
-        .unwrap_or_else(|e| panic!("{e:#}"));
+    let rig = InboundRig::start(
+        &GatewayOptions::default()
+            .trunk(true)
+            // Logs each SIP datagram's arrival: the start of the ringing latency.
+            .log_level("debug,gateway::sip_driver=trace"),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e:#}"));
     let outcome = scenario(&rig).await;
     rig.finish(outcome).await;
 }
@@ -62,6 +67,13 @@ async fn scenario(rig: &InboundRig) -> Result<()> {
 
     let figures = rig.ringing_figures(caller, &[&a, &b]).await?;
     eprintln!("[inbound_two_devices] ringing latency (devices A / B): {figures}");
+    ensure!(
+        figures
+            .to_devices_ms
+            .iter()
+            .all(|d| d.is_some_and(|d| d < 1000.0)),
+        "ringing should reach every device within a second of the INVITE: {figures}"
+    );
 
     a.accept(&call_id, true).await?;
     let ended_b = b

@@ -1,6 +1,7 @@
 //! State shared by every task of a running gateway.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
 
 use gateway_config::Config;
@@ -23,6 +24,10 @@ pub struct App {
     pub proxy_addr: SocketAddr,
     /// Users, devices and addressable calls.
     pub hub: Hub,
+    /// Lifecycle reports to Odoo (`None` without `[odoo]`); set at start.
+    pub reporter: Option<crate::report::Reporter>,
+    /// SIP accounts from Odoo (`[odoo] users_from_odoo`); set at start.
+    pub odoo_users: Option<Arc<crate::odoo_users::OdooUsers>>,
     next_handle: AtomicU64,
     /// 0 unknown, 1 reachable, 2 unreachable (OPTIONS keepalive).
     proxy_status: AtomicU8,
@@ -43,6 +48,8 @@ impl App {
             sip,
             proxy_addr,
             hub: Hub::default(),
+            reporter: None,
+            odoo_users: None,
             next_handle: AtomicU64::new(1),
             proxy_status: AtomicU8::new(0),
         })
@@ -85,5 +92,10 @@ impl App {
             2 => "unreachable",
             _ => "unknown",
         }
+    }
+
+    /// The Odoo link's health for `/healthz`, or `None` without `[odoo]`.
+    pub fn odoo_health(&self) -> Option<&'static str> {
+        self.reporter.as_ref().map(crate::report::Reporter::health)
     }
 }

@@ -10,6 +10,7 @@ use axum::routing::get;
 use serde::Deserialize;
 
 use crate::app::App;
+use crate::auth;
 use crate::signaling::session;
 
 /// WebSocket close code for a missing, bad or expired token.
@@ -28,11 +29,19 @@ pub fn router(app: Arc<App>) -> Router {
 
 /// Liveness plus what an operator checks first: is Asterisk answering OPTIONS.
 async fn healthz(State(app): State<Arc<App>>) -> Response {
-    axum::Json(serde_json::json!({
+    let mut body = serde_json::json!({
         "status": "ok",
         "sip": { "proxy": app.proxy_status() },
-    }))
-    .into_response()
+    });
+    // Odoo (issue 5): the link's health and the outbox counters, when `[odoo]` is set.
+    if let Some(reporter) = &app.reporter {
+        let s = reporter.stats();
+        body["odoo"] = reporter.health().into();
+        body["outbox"] = serde_json::json!({
+            "backlog": s.backlog, "delivered": s.delivered, "failed": s.failed, "dropped": s.dropped,
+        });
+    }
+    axum::Json(body).into_response()
 }
 
 #[derive(Deserialize)]
@@ -45,11 +54,7 @@ async fn ws(
     Query(q): Query<WsQuery>,
     upgrade: WebSocketUpgrade,
 ) -> Response {
-    let user = q
-        .token
-        .as_deref()
-        .and_then(|t| app.config.auth.user_for_token(t))
-        .map(str::to_owned);
+    let user = q.token.as_deref().and_then(|t| authenticate(&app, t));
     upgrade
         .max_message_size(4 * session::MAX_FRAME)
         .on_upgrade(move |mut socket| async move {
@@ -67,4 +72,30 @@ async fn ws(
             }
         })
         .into_response()
+}
+
+/// The user a `/ws` token names: a dev token, or an HS256 JWT when `[auth] token_secret` is set.
+fn authenticate(app: &App, token: &str) -> Option<String> {
+    if let Some(user) = app.config.auth.user_for_token(token) {
+        return Some(user.to_owned());
+    }
+    let secret = app.config.auth.token_secret.as_ref()?;
+    match auth::verify(
+        token,
+        secret.expose().as_bytes(),
+        app.config.auth.token_leeway,
+        wall_clock(),
+    ) {
+        Ok(claims) => Some(claims.login),
+        Err(e) => {
+            tracing::info!(reason = %e, "token refused");
+            None
+        }
+    }
+}
+
+/// The wall clock for JWT times; `auth::verify` itself is told the time.
+#[allow(clippy::disallowed_methods)] // The /ws driver's clock read, once per handshake.
+fn wall_clock() -> std::time::SystemTime {
+    std::time::SystemTime::now()
 }

@@ -155,6 +155,11 @@ impl Hub {
 
 /// Starts the user's registration when `first` and the user has SIP credentials.
 pub fn on_first_device(app: &crate::app::App, user: &str) {
+    // `[odoo] users_from_odoo`: the account comes from Odoo (issue 5), fetched in a task.
+    if let Some(users) = &app.odoo_users {
+        users.register(&app.sip, user, app.config.sip.register_expires);
+        return;
+    }
     if let Some(sip_user) = app.config.sip.users.get(user) {
         let _ = app.sip.send(SipCommand::Register {
             user: user.to_owned(),
@@ -167,7 +172,7 @@ pub fn on_first_device(app: &crate::app::App, user: &str) {
 
 /// After the user's last device left: unregister once the grace period passed with no return.
 pub fn on_last_device(app: Arc<crate::app::App>, user: String, generation: u64) {
-    if !app.config.sip.users.contains_key(&user) {
+    if !app.config.sip.users.contains_key(&user) && app.odoo_users.is_none() {
         app.hub.still_gone(&user, generation);
         return;
     }

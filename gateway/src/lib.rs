@@ -1,9 +1,12 @@
 //! Gateway orchestration: signaling, the call task, the WebRTC leg and the I/O drivers.
 
 pub mod app;
+pub mod auth;
 pub mod call;
 pub mod http;
 pub mod hub;
+pub mod odoo_users;
+pub mod report;
 pub mod signaling;
 pub mod sip_driver;
 pub mod webrtc;
@@ -29,7 +32,15 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         .map_err(|e| anyhow::anyhow!("http.listen {}: {e}", config.http.listen))?;
     let (sip_tx, sip_rx) = mpsc::unbounded_channel();
     let (app_tx, app_rx) = mpsc::unbounded_channel();
-    let app = Arc::new(App::new(config.clone(), sip_tx, proxy).map_err(anyhow::Error::msg)?);
+    let mut app = App::new(config.clone(), sip_tx, proxy).map_err(anyhow::Error::msg)?;
+    // Odoo (issue 5): the outbox reporter, and SIP accounts from Odoo when configured.
+    app.reporter = report::Reporter::start(&config)?;
+    if let (Some(reporter), Some(odoo)) = (&app.reporter, &config.odoo)
+        && odoo.users_from_odoo
+    {
+        app.odoo_users = Some(Arc::new(odoo_users::OdooUsers::new(reporter.client())));
+    }
+    let app = Arc::new(app);
     tokio::spawn(sip_driver::run(
         config.clone(),
         sip_sockets,

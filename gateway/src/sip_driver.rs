@@ -36,6 +36,8 @@ pub enum SipCommand {
         sdp: String,
         /// Where the session's events go.
         events: mpsc::UnboundedSender<SessionEvent>,
+        /// Receives the SIP Call-ID the user agent chose (for reports joining the ids).
+        sip_call_id: tokio::sync::oneshot::Sender<String>,
     },
     /// Hang up (CANCEL or BYE for outbound; 480 or BYE for inbound).
     Hangup {
@@ -287,9 +289,12 @@ pub async fn run(
                 StreamEvent::Closed(from) => { streams.remove(&from); }
             },
             c = commands.recv() => match c {
-                Some(SipCommand::Invite { handle, number, sdp, events }) => {
+                Some(SipCommand::Invite { handle, number, sdp, events, sip_call_id }) => {
                     match ua.invite(Instant::now().into_std(), handle, &number, &sdp) {
-                        Ok(_) => { sessions.insert(handle, events); }
+                        Ok(id) => {
+                            let _ = sip_call_id.send(id);
+                            sessions.insert(handle, events);
+                        }
                         Err(e) => {
                             tracing::warn!(handle, error = %e, "INVITE not sent");
                             let _ = events.send(SessionEvent::Ended(gateway_sip::ua::EndCause { code: None, reason: "invalid_number" }));

@@ -40,6 +40,10 @@ pub(crate) struct GatewayOptions {
     options_interval: Option<String>,
     /// `sip.register_expires`, when set.
     register_expires: Option<String>,
+    /// `log.level`.
+    log_level: String,
+    /// Further keys as `WEBRTC_GATEWAY__<SECTION>__<KEY>` environment overrides (see [`Self::config_key`]).
+    env: Vec<(String, String)>,
 }
 
 impl Default for GatewayOptions {
@@ -53,6 +57,8 @@ impl Default for GatewayOptions {
             unregister_grace: None,
             options_interval: None,
             register_expires: None,
+            log_level: "debug".to_owned(),
+            env: Vec::new(),
         }
     }
 }
@@ -105,6 +111,24 @@ impl GatewayOptions {
         self
     }
 
+    /// `log.level`, a filter directive (default `"debug"`), e.g.
+    /// `"debug,gateway::sip_driver=trace"` to log when each SIP datagram arrives.
+    pub(crate) fn log_level(mut self, level: &str) -> Self {
+        self.log_level = level.to_owned();
+        self
+    }
+
+    /// Any key, e.g. `config_key("odoo.url", "\"http://127.0.0.1:8069\"")` (a TOML value),
+    /// passed as the environment override `WEBRTC_GATEWAY__ODOO__URL` so it merges with the file.
+    pub(crate) fn config_key(mut self, key: &str, toml_value: &str) -> Self {
+        let var = format!(
+            "WEBRTC_GATEWAY__{}",
+            key.replace('.', "__").to_ascii_uppercase()
+        );
+        self.env.push((var, toml_value.to_owned()));
+        self
+    }
+
     /// `sip.register_expires`, e.g. `"60s"` (the expiry each REGISTER asks for).
     pub(crate) fn register_expires(mut self, expires: &str) -> Self {
         self.register_expires = Some(expires.to_owned());
@@ -153,6 +177,7 @@ impl Gateway {
             .arg(&config_path)
             .env("RUST_BACKTRACE", "1")
             .env("NO_COLOR", "1")
+            .envs(options.env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
             .stdout(log.try_clone()?)
             .stderr(log)
@@ -332,11 +357,12 @@ rtp_timeout = "{rtp_timeout}"
 dev_tokens = {{ alice = "{ALICE_TOKEN}" }}
 
 [log]
-level = "debug"
+level = "{log_level}"
 {users}"#,
         first = rtp.0,
         last = rtp.1,
         ice_servers = options.ice_servers,
         rtp_timeout = options.rtp_timeout,
+        log_level = options.log_level,
     )
 }

@@ -13,7 +13,7 @@ use super::device::Device;
 use super::gateway::{ALICE_TOKEN, Gateway, GatewayOptions};
 use super::ports::free_udp_port;
 use super::sipp::{Scenario, Sipp, SippOptions};
-use super::sipp_log::LoggedMessage;
+use super::sipp_log::{LoggedMessage, utc_ms};
 
 /// Chromium + the gateway + SIPp registrar and callers.
 pub(crate) struct InboundRig {
@@ -30,20 +30,29 @@ pub(crate) struct InboundRig {
 pub(crate) struct RingingFigures {
     /// SIPp: INVITE sent -> 180 received, on SIPp's clock (its log timestamps are good to ~1 ms).
     pub(crate) invite_to_180_at_sipp_ms: Option<f64>,
-    /// The gateway: INVITE parsed (log "inbound INVITE") -> `incoming` handed to every device's
-    /// session (log "inbound call ringing"), on the gateway's clock.
+    /// The gateway: INVITE received (log "sip in", with `gateway::sip_driver=trace`; else
+    /// parsed, log "inbound INVITE") -> `incoming` handed to every device's session (log
+    /// "inbound call ringing"), on the gateway's clock.
     pub(crate) in_gateway_ms: Option<f64>,
-    /// INVITE parsed at the gateway -> `incoming` received in each device's page (the gateway's
-    /// log clock against the page's `performance.timeOrigin + now()`, both the system clock).
+    /// Whether the start is the datagram's arrival (else the parsed INVITE).
+    pub(crate) from_datagram: bool,
+    /// INVITE received at the gateway -> `incoming` received in each device's page (the
+    /// gateway's log clock against the page's `performance.timeOrigin + now()`, both the system
+    /// clock).
     pub(crate) to_devices_ms: Vec<Option<f64>>,
 }
 
 impl std::fmt::Display for RingingFigures {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let devices: Vec<String> = self.to_devices_ms.iter().map(|d| ms(*d)).collect();
+        let start = if self.from_datagram {
+            "INVITE datagram in"
+        } else {
+            "INVITE parsed"
+        };
         write!(
             f,
-            "INVITE -> 180 at SIPp {} ms; INVITE parsed -> incoming sent, in the gateway {} ms; INVITE parsed -> incoming in the page: {} ms",
+            "INVITE -> 180 at SIPp {} ms (SIPp's coarse clock); {start} -> incoming sent, in the gateway {} ms; {start} at the gateway -> incoming in the page: {} ms",
             ms(self.invite_to_180_at_sipp_ms),
             ms(self.in_gateway_ms),
             devices.join(" / ")
@@ -175,8 +184,20 @@ impl InboundRig {
         devices: &[&Device<'_>],
     ) -> Result<RingingFigures> {
         let log = self.caller_log(caller).await;
-        let received = self.gateway.log_time_ms("inbound INVITE");
-        let ringing = self.gateway.log_time_ms("inbound call ringing");
+        let gateway_log = self.gateway.log();
+        let lines: Vec<&str> = gateway_log.lines().collect();
+        let time = |line: &str| line.split_whitespace().next().and_then(utc_ms);
+        let parsed_at = lines.iter().position(|l| l.contains("inbound INVITE"));
+        let parsed = parsed_at.and_then(|i| time(lines[i]));
+        // With `gateway::sip_driver=trace` the driver logs each datagram as it arrives.
+        let datagram = parsed_at
+            .and_then(|i| lines[..i].iter().rev().find(|l| l.contains("sip in (")))
+            .and_then(|l| time(l));
+        let received = datagram.or(parsed);
+        let ringing = lines
+            .iter()
+            .find(|l| l.contains("inbound call ringing"))
+            .and_then(|l| time(l));
         let mut to_devices = Vec::new();
         for device in devices {
             let at = device.received_wall_ms(|m| m["type"] == "incoming").await?;
@@ -185,6 +206,7 @@ impl InboundRig {
         Ok(RingingFigures {
             invite_to_180_at_sipp_ms: invite_to_response_ms(&log, 180),
             in_gateway_ms: ringing.zip(received).map(|(r, i)| r - i),
+            from_datagram: datagram.is_some(),
             to_devices_ms: to_devices,
         })
     }

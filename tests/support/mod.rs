@@ -9,6 +9,8 @@ pub(crate) mod browser;
 pub(crate) mod device;
 pub(crate) mod gateway;
 pub(crate) mod inbound;
+pub(crate) mod incall;
+pub(crate) mod odoo;
 pub(crate) mod ports;
 pub(crate) mod rig;
 pub(crate) mod sipp;
@@ -22,7 +24,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Result, bail};
 
 /// How to get every program the end-to-end tests drive (Debian/Ubuntu package names).
-pub(crate) const INSTALL_HINT: &str = "apt-get install chromium chromium-driver sip-tester";
+pub(crate) const INSTALL_HINT: &str = "apt-get install chromium chromium-driver sip-tester baresip-core (or run scripts/install-deps)";
 
 /// `tests/data` of the workspace root.
 pub(crate) fn data_dir() -> PathBuf {

@@ -18,6 +18,7 @@ use super::ringing::{RingAction, Ringer};
 use super::{CallControl, CallEvent, ended_message};
 use crate::app::App;
 use crate::hub::Device;
+use crate::report::{CallReport, Direction, Kind};
 use crate::signaling::messages::{
     CallState, CallType, ErrorCode, RegistrationStatus, ServerMessage,
 };
@@ -140,6 +141,9 @@ struct Inbound {
     confirmed: bool,
     /// Hold, DTMF, media changes, once we have answered.
     in_call: Option<InCall>,
+    /// Lifecycle reports to Odoo.
+    report: CallReport,
+    connected_at: Option<Instant>,
     connected_sent: bool,
     hung_up: bool,
     end_reason: Option<&'static str>,
@@ -187,7 +191,25 @@ impl Inbound {
             %call_id, %user, from = %call.from_user, devices = devices.len(),
             sip_call_id = %call.sip_call_id, "inbound call ringing"
         );
+        let mut report = match &app.reporter {
+            Some(r) => r.call(
+                &call_id,
+                Direction::Inbound,
+                &user,
+                &call.from_user,
+                "audio",
+            ),
+            None => CallReport::disabled(),
+        };
+        let mut f = serde_json::Map::new();
+        f.insert("sip_call_id".into(), call.sip_call_id.clone().into());
+        report.event(Kind::Initiating, f);
+        let mut f = serde_json::Map::new();
+        f.insert("sip_code".into(), 180.into());
+        report.event(Kind::Ringing, f);
         let mut task = Inbound {
+            report,
+            connected_at: None,
             ringer: Ringer::new(devices.iter().map(|d| d.session_id.clone())),
             devices: devices
                 .into_iter()
@@ -208,7 +230,7 @@ impl Inbound {
         let end = task.run_loop(&mut media, &mut sip_rx, &mut control).await;
         let stats = media.quality();
         media.close();
-        task.finish(end, stats);
+        task.finish(end, stats).await;
     }
 
     fn to_device(&self, d: &Device, m: ServerMessage) {
@@ -465,6 +487,7 @@ impl Inbound {
         });
         tracing::info!(call_id = %self.call_id, user = %self.user, session = %session_id,
             accept_ms = self.started.elapsed().as_secs_f64() * 1000.0, "inbound call accepted");
+        self.report.event(Kind::Connecting, serde_json::Map::new());
         None
     }
 
@@ -518,16 +541,33 @@ impl Inbound {
             self.connected_sent = true;
             tracing::info!(call_id = %self.call_id, setup_ms = self.started.elapsed().as_secs_f64() * 1000.0, "inbound call connected");
             self.state(CallState::Connected, Some(200));
+            self.connected_at = Some(Instant::now());
+            let mut f = serde_json::Map::new();
+            f.insert("sip_code".into(), 200.into());
+            self.report.event(Kind::Connected, f);
         }
     }
 
-    fn finish(mut self, end: End, stats: serde_json::Value) {
+    async fn finish(mut self, end: End, stats: serde_json::Value) {
         self.app.hub.remove_call(&self.call_id);
         let (code, reason) = end;
         tracing::info!(call_id = %self.call_id, sip_code = ?code, %reason, "inbound call ended");
         for id in self.ringer.end() {
             self.stop_device(&id, code, &reason);
         }
+        let mut fields = serde_json::Map::new();
+        fields.insert("reason".into(), reason.clone().into());
+        if let Some(c) = code {
+            fields.insert("sip_code".into(), c.into());
+        }
+        let duration = self.connected_at.map_or(0.0, |t| {
+            (t.elapsed().as_secs_f64() * 1000.0).round() / 1000.0
+        });
+        fields.insert("duration".into(), duration.into());
+        if !stats.is_null() {
+            fields.insert("stats".into(), stats.clone());
+        }
+        self.report.event(Kind::Ended, fields);
         if let Some(d) = self.answering() {
             let mut ended = ended_message(&self.call_id, None, code, &reason);
             if let ServerMessage::State { stats: s, .. } = &mut ended
@@ -538,6 +578,7 @@ impl Inbound {
             self.to_device(d, ended);
             let _ = d.tx.send(CallEvent::Finished(self.call_id.clone()));
         }
+        self.report.flush().await;
     }
 }
 

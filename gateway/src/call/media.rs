@@ -147,6 +147,10 @@ fn round2(x: f64) -> f64 {
     (x * 100.0).round() / 100.0
 }
 
+fn round4(x: f64) -> f64 {
+    (x * 10_000.0).round() / 10_000.0
+}
+
 /// The packet-moving part of a call: sockets, STUN, the WebRTC leg, the bridge, RTCP, timeouts.
 pub(crate) struct MediaSession {
     sockets: Sockets,
@@ -178,6 +182,11 @@ pub(crate) struct MediaSession {
     rx_count: (u32, u32),
     one_way: OneWayDetector,
     last_check: Instant,
+    /// The SIP-side RTP source we latched onto (symmetric RTP); later packets must come from it.
+    latched: Option<SocketAddr>,
+    /// Addresses that may source the SIP side's RTP besides the SDP's: Asterisk's own.
+    trusted: Vec<gateway_config::IpRange>,
+    proxy_ip: std::net::IpAddr,
 }
 
 impl MediaSession {
@@ -208,6 +217,9 @@ impl MediaSession {
             rx_count: (0, 0),
             one_way: OneWayDetector::default(),
             last_check: Instant::now(),
+            latched: None,
+            trusted: app.config.sip.trunk_sources.clone(),
+            proxy_ip: app.proxy_addr.ip(),
         })
     }
 
@@ -418,6 +430,7 @@ impl MediaSession {
             serde_json::json!({
                 "packets_received": q.packets_received,
                 "packets_lost": q.packets_lost,
+                "loss": round4(q.loss_pct / 100.0),
                 "loss_pct": round2(q.loss_pct),
                 "jitter_ms": round2(q.jitter_ms),
                 "remote_loss_pct": q.remote_loss_pct.map(round2),
@@ -433,9 +446,12 @@ impl MediaSession {
 
     /// Points the SIP side's media elsewhere (a final answer after early media, a re-INVITE).
     pub(crate) fn retarget(&mut self, rtp: SocketAddr, rtcp: SocketAddr) {
-        if let Some(m) = self.media.as_mut() {
+        if let Some(m) = self.media.as_mut()
+            && m.sip_remote != rtp
+        {
             m.sip_remote = rtp;
             m.sip_rtcp_remote = rtcp;
+            self.latched = None;
         }
     }
 
@@ -583,8 +599,28 @@ impl MediaSession {
         let Some(m) = self.media.as_mut() else {
             return;
         };
-        if from.ip() != m.sip_remote.ip() {
-            return;
+        match self.latched {
+            Some(l) if l == from => {}
+            // RTP bleed: after latching, another source is not our peer.
+            Some(_) => return,
+            None => {
+                // Symmetric RTP (RFC 4961): the first packet from the SDP's address, or from
+                // Asterisk's signalling address (NAT, multi-homing), fixes where media comes
+                // from and goes to.
+                let trusted = from.ip() == m.sip_remote.ip()
+                    || from.ip() == self.proxy_ip
+                    || self.trusted.iter().any(|r| r.contains(from.ip()));
+                if !trusted {
+                    tracing::debug!(call_id = %self.call_id, %from, "SIP-side RTP from an unknown source dropped");
+                    return;
+                }
+                if from != m.sip_remote {
+                    tracing::info!(call_id = %self.call_id, sdp = %m.sip_remote, %from, "SIP-side RTP latched to its source");
+                    m.sip_rtcp_remote = SocketAddr::new(from.ip(), m.sip_rtcp_remote.port());
+                    m.sip_remote = from;
+                }
+                self.latched = Some(from);
+            }
         }
         let data = &self.buf_rtp[..n];
         let now = Instant::now();

@@ -15,6 +15,7 @@ use super::features::InCall;
 use super::media::{MediaEvent, MediaPlan, MediaSession};
 use super::{CallControl, CallEvent, CallRequest, ended_message};
 use crate::app::App;
+use crate::report::{CallReport, Direction, Kind};
 use crate::signaling::messages::{CallState, ErrorCode, ServerMessage};
 use crate::sip_driver::SipCommand;
 
@@ -36,6 +37,12 @@ struct Outbound {
     end_reason: Option<&'static str>,
     /// Hold, DTMF, media changes.
     in_call: InCall,
+    /// Lifecycle reports to Odoo.
+    report: CallReport,
+    sip_call_id: tokio::sync::oneshot::Receiver<String>,
+    sip_call_id_known: Option<String>,
+    ringing_reported: bool,
+    connected_at: Option<Instant>,
 }
 
 /// Runs an outbound call to its end.
@@ -80,7 +87,24 @@ pub(super) async fn run(
 
     let handle = app.next_handle();
     let (sip_tx, mut sip_rx) = mpsc::unbounded_channel();
+    let (id_tx, id_rx) = tokio::sync::oneshot::channel();
+    let mut report = match &app.reporter {
+        Some(r) => r.call(
+            &req.call_id,
+            Direction::Outbound,
+            &req.user,
+            &req.number,
+            "audio",
+        ),
+        None => CallReport::disabled(),
+    };
+    report.event(Kind::Initiating, serde_json::Map::new());
     let mut call = Outbound {
+        report,
+        sip_call_id: id_rx,
+        sip_call_id_known: None,
+        ringing_reported: false,
+        connected_at: None,
         handle,
         started: Instant::now(),
         deferred_answer: None,
@@ -98,6 +122,7 @@ pub(super) async fn run(
         number: call.req.number.clone(),
         sdp: local_sdp,
         events: sip_tx,
+        sip_call_id: id_tx,
     });
     let end = if sent.is_err() {
         (Some(503), "sip_unavailable".to_owned())
@@ -109,6 +134,19 @@ pub(super) async fn run(
     media.close();
     let (code, reason) = end;
     tracing::info!(call_id = %call.req.call_id, sip_code = ?code, %reason, %stats, "call ended");
+    let mut fields = serde_json::Map::new();
+    fields.insert("reason".into(), reason.clone().into());
+    if let Some(c) = code {
+        fields.insert("sip_code".into(), c.into());
+    }
+    let duration = call.connected_at.map_or(0.0, |t| {
+        (t.elapsed().as_secs_f64() * 1000.0).round() / 1000.0
+    });
+    fields.insert("duration".into(), duration.into());
+    if !stats.is_null() {
+        fields.insert("stats".into(), stats.clone());
+    }
+    call.report.event(Kind::Ended, fields);
     let mut ended = ended_message(&call.req.call_id, Some(&call.req.reference), code, &reason);
     if let ServerMessage::State { stats: s, .. } = &mut ended
         && !stats.is_null()
@@ -116,6 +154,7 @@ pub(super) async fn run(
         *s = Some(stats);
     }
     call.send(ended);
+    call.report.flush().await;
     let _ = call
         .to_session
         .send(CallEvent::Finished(call.req.call_id.clone()));
@@ -232,7 +271,19 @@ impl Outbound {
                 "call connected"
             );
             self.state(CallState::Connected, Some(200));
+            self.connected_at = Some(Instant::now());
+            let mut f = serde_json::Map::new();
+            f.insert("sip_code".into(), 200.into());
+            self.report.event(Kind::Connected, f);
         }
+    }
+
+    /// The SIP Call-ID, once the user agent has chosen it.
+    fn sip_call_id(&mut self) -> Option<String> {
+        if let Ok(id) = self.sip_call_id.try_recv() {
+            self.sip_call_id_known = Some(id);
+        }
+        self.sip_call_id_known.clone()
     }
 
     /// Builds the media from the first SIP answer, unless the STUN reply is still expected.
@@ -289,6 +340,27 @@ impl Outbound {
 
     fn on_sip(&mut self, media: &mut MediaSession, ev: SessionEvent) -> Option<End> {
         let have_media = media.has_media() || self.deferred_answer.is_some();
+        if let SessionEvent::Provisional { code, .. } = &ev
+            && *code >= 180
+            && !self.ringing_reported
+        {
+            self.ringing_reported = true;
+            let mut f = serde_json::Map::new();
+            f.insert("sip_code".into(), (*code).into());
+            if let Some(id) = self.sip_call_id() {
+                f.insert("sip_call_id".into(), id.into());
+            }
+            self.report.event(Kind::Ringing, f);
+        }
+        if let SessionEvent::Answered { .. } = &ev {
+            let mut f = serde_json::Map::new();
+            if !self.ringing_reported
+                && let Some(id) = self.sip_call_id()
+            {
+                f.insert("sip_call_id".into(), id.into());
+            }
+            self.report.event(Kind::Connecting, f);
+        }
         match ev {
             SessionEvent::Provisional { code, sdp } => match sdp {
                 Some(sdp) if !have_media => {

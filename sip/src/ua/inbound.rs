@@ -170,6 +170,20 @@ impl<R: RngCore> UserAgent<R> {
             }
         };
         let parties = uas::parties(&req);
+        // Extension headers (X-...) let Asterisk tell us about a call, e.g. a click-to-call's
+        // originate id set with PJSIP_HEADER(add,X-WebRTC-Originate).
+        let extra_headers: Vec<(String, String)> = req
+            .headers
+            .iter()
+            .filter_map(|h| match h {
+                rsip::Header::Other(name, value)
+                    if name.len() > 2 && name[..2].eq_ignore_ascii_case("x-") =>
+                {
+                    Some((name.clone(), value.trim().to_owned()))
+                }
+                _ => None,
+            })
+            .collect();
         let handle = self.allocate_inbound_handle();
         if let Some(entry) = self.txs.get_mut(key) {
             entry.owner = Owner::Call(call_id.clone());
@@ -206,6 +220,7 @@ impl<R: RngCore> UserAgent<R> {
             to_user: parties.to_user,
             source: from,
             sdp: parties.sdp,
+            extra_headers,
         }));
     }
 

@@ -144,6 +144,8 @@ pub struct IncomingCall {
     pub source: SocketAddr,
     /// The SDP offer; `None` for a late offer.
     pub sdp: Option<String>,
+    /// The INVITE's extension headers (`X-...`), name as written and trimmed value.
+    pub extra_headers: Vec<(String, String)>,
 }
 
 /// Handles of inbound calls start here, apart from the application's outbound handles.

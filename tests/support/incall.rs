@@ -1,0 +1,198 @@
+//! In-call features from the browser's side (issue 4): the in-call test client
+//! (`tests/data/client_incall.js`), messages sent for the current call, and waits that look only
+//! at what the browser received after a given point (a call's second `connected`, for instance).
+
+pub(crate) mod phone;
+pub(crate) mod rfc4733;
+
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use serde_json::{Value, json};
+
+use super::data_file;
+use super::rig::{AudioStats, CallOptions, CallRig, RigOptions, audio_stats};
+use super::sipp::Sipp;
+use super::sipp_log::LoggedMessage;
+
+/// Starts a [`CallRig`] with `scenario` and `options`, with the in-call client injected.
+pub(crate) async fn start(scenario: &str, options: &RigOptions) -> Result<CallRig> {
+    let rig = CallRig::start_with(scenario, options).await?;
+    inject_client(&rig).await?;
+    Ok(rig)
+}
+
+/// Injects `tests/data/client_incall.js` after client.js (call after [`CallRig::start_with`]).
+pub(crate) async fn inject_client(rig: &CallRig) -> Result<()> {
+    let script = data_file("client_incall.js")?;
+    rig.browser.eval(&script, vec![]).await?;
+    let ready = rig
+        .browser
+        .eval(
+            "return typeof window.__gw.insertDtmf === 'function';",
+            vec![],
+        )
+        .await?;
+    if ready != Value::Bool(true) {
+        bail!("tests/data/client_incall.js did not extend window.__gw");
+    }
+    Ok(())
+}
+
+/// Places the default call (PCMU passthrough where the SIP side answers PCMU) and waits for the
+/// answer and `connected`; returns the call id.
+pub(crate) async fn call_and_connect(rig: &CallRig, test: &str) -> Result<String> {
+    rig.place_call(&CallOptions::default()).await?;
+    let answer = rig.wait_answer(Duration::from_secs(10)).await?;
+    rig.wait_state("connected", Duration::from_secs(15)).await?;
+    rig.report_setup(test).await;
+    answer["call_id"]
+        .as_str()
+        .map(str::to_owned)
+        .context("answer without call_id")
+}
+
+/// Sends `{type, call_id: <current call>, ...extra}` from the browser.
+pub(crate) async fn send_call_message(rig: &CallRig, kind: &str, extra: Value) -> Result<Value> {
+    rig.browser
+        .eval(
+            "return window.__gw.callMessage(arguments[0], arguments[1]);",
+            vec![json!(kind), extra],
+        )
+        .await
+        .with_context(|| format!("sending {kind} from the browser"))
+}
+
+/// How many server messages the browser has received so far (a mark for [`wait_after`]).
+pub(crate) async fn mark(rig: &CallRig) -> Result<usize> {
+    Ok(rig.messages().await?.len())
+}
+
+/// Polls the browser's messages from index `from` on until one satisfies `wanted`, within
+/// `timeout`; returns its index (the mark just past it is `index + 1`) and the message. Fails at once on an `error` or an `ended` (from `from` on) that `wanted` rejects,
+/// and on any `__ws_closed` (the test client records an unexpected close of its WebSocket so).
+pub(crate) async fn wait_after(
+    rig: &CallRig,
+    from: usize,
+    what: &str,
+    timeout: Duration,
+    wanted: impl Fn(&Value) -> bool,
+) -> Result<(usize, Value)> {
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        let messages = rig.messages().await?;
+        let recent = messages.get(from..).unwrap_or_default();
+        if let Some(at) = recent.iter().position(|m| wanted(m)) {
+            return Ok((from + at, recent[at].clone()));
+        }
+        if let Some(fatal) = recent
+            .iter()
+            .find(|m| m["type"] == "error" || m["type"] == "__ws_closed" || m["state"] == "ended")
+        {
+            bail!(
+                "waiting for {what}, the browser got {fatal}; messages since the mark: {recent:#?}"
+            );
+        }
+        if tokio::time::Instant::now() >= deadline {
+            bail!("no {what} within {timeout:?}; messages since the mark: {recent:#?}");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Waits for `{"type":"state","state": state}` received after mark `from`.
+pub(crate) async fn wait_state_after(
+    rig: &CallRig,
+    from: usize,
+    state: &str,
+    timeout: Duration,
+) -> Result<(usize, Value)> {
+    wait_after(rig, from, &format!("state {state}"), timeout, |m| {
+        m["type"] == "state" && m["state"] == state
+    })
+    .await
+}
+
+/// Polls until the received audio energy has grown by more than `growth` over `base`, within
+/// `timeout`; returns the stats then and how long it took.
+pub(crate) async fn wait_energy_growth(
+    rig: &CallRig,
+    base: &AudioStats,
+    growth: f64,
+    timeout: Duration,
+) -> Result<(AudioStats, Duration)> {
+    let started = tokio::time::Instant::now();
+    loop {
+        let stats = inbound(rig).await?;
+        if stats.total_audio_energy > base.total_audio_energy + growth {
+            return Ok((stats, started.elapsed()));
+        }
+        if started.elapsed() >= timeout {
+            bail!(
+                "the received audio energy did not grow by {growth} within {timeout:?}: from {base:?} to {stats:?}"
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// The browser's received-audio statistics now.
+pub(crate) async fn inbound(rig: &CallRig) -> Result<AudioStats> {
+    audio_stats(
+        &rig.browser
+            .eval("return window.__gw.inboundAudio();", vec![])
+            .await?,
+    )
+}
+
+/// The browser's ICE ufrags and connection states (`window.__gw.iceState()`).
+pub(crate) async fn ice_state(rig: &CallRig) -> Result<Value> {
+    rig.browser
+        .eval("return window.__gw.iceState();", vec![])
+        .await
+}
+
+/// Hangs up from the browser, waits for `ended` and for SIPp to complete its scenario.
+pub(crate) async fn hang_up(rig: &mut CallRig) -> Result<Value> {
+    rig.hangup().await?;
+    let ended = rig.wait_state("ended", Duration::from_secs(10)).await?;
+    rig.sipp.expect_success(Duration::from_secs(10)).await?;
+    Ok(ended)
+}
+
+/// The `n`-th message (1-based) of SIPp's log that satisfies `wanted`, within `timeout`, as text.
+pub(crate) async fn wait_sipp_message(
+    sipp: &Sipp,
+    n: usize,
+    timeout: Duration,
+    wanted: impl Fn(&LoggedMessage) -> bool,
+) -> Result<String> {
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        let found: Vec<String> = sipp
+            .logged()
+            .into_iter()
+            .filter(|m| wanted(m))
+            .map(|m| m.text)
+            .collect();
+        if let Some(message) = found.get(n.saturating_sub(1)) {
+            return Ok(message.clone());
+        }
+        if tokio::time::Instant::now() >= deadline {
+            bail!(
+                "SIPp logged {} such messages within {timeout:?}, want {n}",
+                found.len()
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// The SDP direction attribute of a SIP message (`a=sendrecv` when none, RFC 3264 section 5.1).
+pub(crate) fn direction(message: &str) -> &str {
+    message
+        .lines()
+        .map(str::trim)
+        .find(|l| ["a=sendrecv", "a=sendonly", "a=recvonly", "a=inactive"].contains(l))
+        .unwrap_or("a=sendrecv")
+}

@@ -81,7 +81,10 @@ async fn scenario(rig: &mut CallRig) -> Result<()> {
         after.packets_received - base.packets_received
     );
     let sip = rig.sipp.logged();
-    let invites = sip.iter().filter(|m| !m.sent && m.is_request("INVITE")).count();
+    let invites = sip
+        .iter()
+        .filter(|m| !m.sent && m.is_request("INVITE"))
+        .count();
     let byes = sip.iter().filter(|m| m.is_request("BYE")).count();
     ensure!(
         invites == 1 && byes == 0,

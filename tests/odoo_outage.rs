@@ -10,8 +10,8 @@ use std::time::Duration;
 use anyhow::{Result, ensure};
 use support::gateway::{Gateway, GatewayOptions};
 use support::odoo::{
-    ManyCallsUas, SHORT_CALL_KINDS, expect_short_calls, good_api_key, short_calls, start_odoo, wait_applied,
-    wait_backlog, wait_odoo_health, with_odoo,
+    ManyCallsUas, SHORT_CALL_KINDS, expect_short_calls, good_api_key, short_calls, start_odoo,
+    wait_applied, wait_backlog, wait_odoo_health, with_odoo,
 };
 
 /// Calls placed while Odoo is down.

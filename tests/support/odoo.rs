@@ -69,9 +69,12 @@ impl Drop for ManyCallsUas {
     fn drop(&mut self) {
         let _ = self.child.start_kill();
         if std::thread::panicking() {
-            let screen = std::fs::read_to_string(self.dir.path().join("screen.txt"))
-                .unwrap_or_default();
-            eprintln!("===== SIPp uas screen =====\n{}\n=====", tail(&screen, 8 * 1024));
+            let screen =
+                std::fs::read_to_string(self.dir.path().join("screen.txt")).unwrap_or_default();
+            eprintln!(
+                "===== SIPp uas screen =====\n{}\n=====",
+                tail(&screen, 8 * 1024)
+            );
         }
     }
 }

@@ -43,6 +43,8 @@ struct Outbound {
     sip_call_id_known: Option<String>,
     ringing_reported: bool,
     connected_at: Option<Instant>,
+    /// For the built-in echo destination: the call's own session channel, standing in for SIP.
+    echo: Option<mpsc::UnboundedSender<SessionEvent>>,
 }
 
 /// Runs an outbound call to its end.
@@ -105,6 +107,7 @@ pub(super) async fn run(
         sip_call_id_known: None,
         ringing_reported: false,
         connected_at: None,
+        echo: None,
         handle,
         started: Instant::now(),
         deferred_answer: None,
@@ -117,13 +120,36 @@ pub(super) async fn run(
         req,
         to_session,
     };
-    let sent = call.app.sip.send(SipCommand::Invite {
-        handle,
-        number: call.req.number.clone(),
-        sdp: local_sdp,
-        events: sip_tx,
-        sip_call_id: id_tx,
-    });
+    let is_echo = call.app.config.media.echo_number.as_deref() == Some(call.req.number.as_str());
+    let sent = if is_echo {
+        // The built-in echo test destination: no SIP at all. The "phone" answers with our own
+        // SIP-side RTP socket, so media loops through the whole path (SRTP, bridge, and
+        // transcoding when the first configured SIP codec differs from the browser's).
+        let codec = call.req.sip_codecs[..1].to_vec();
+        let answer = SipSdp {
+            session_id: session_id ^ 1,
+            session_version: 1,
+            origin_user: "echo".to_owned(),
+            addr: call.app.config.media.ip,
+            audio: Some(sdp::MediaLine::offer(media.sip_rtp_port(), &codec)),
+        };
+        tracing::info!(call_id = %call.req.call_id, codec = ?codec[0], "echo test call");
+        let _ = sip_tx.send(SessionEvent::Answered {
+            sdp: Some(answer.to_string()),
+        });
+        call.echo = Some(sip_tx);
+        drop(local_sdp);
+        drop(id_tx);
+        Ok(())
+    } else {
+        call.app.sip.send(SipCommand::Invite {
+            handle,
+            number: call.req.number.clone(),
+            sdp: local_sdp,
+            events: sip_tx,
+            sip_call_id: id_tx,
+        })
+    };
     let end = if sent.is_err() {
         (Some(503), "sip_unavailable".to_owned())
     } else {
@@ -179,9 +205,19 @@ impl Outbound {
     fn hangup(&mut self) {
         if !self.hung_up {
             self.hung_up = true;
-            let _ = self.app.sip.send(SipCommand::Hangup {
-                handle: self.handle,
-            });
+            match &self.echo {
+                Some(echo) => {
+                    let _ = echo.send(SessionEvent::Ended(EndCause {
+                        code: None,
+                        reason: "normal_clearing",
+                    }));
+                }
+                None => {
+                    let _ = self.app.sip.send(SipCommand::Hangup {
+                        handle: self.handle,
+                    });
+                }
+            }
         }
     }
 

@@ -9,6 +9,7 @@ pub mod odoo_users;
 pub mod report;
 pub mod signaling;
 pub mod sip_driver;
+pub mod turn;
 pub mod webrtc;
 
 use std::sync::Arc;

@@ -45,7 +45,7 @@ pub async fn run(app: Arc<App>, user: String, mut socket: WebSocket) {
     let (tx, mut rx) = mpsc::unbounded_channel::<CallEvent>();
     tracing::info!(%session_id, %user, "session opened");
 
-    let ice_servers: Vec<serde_json::Value> = app
+    let mut ice_servers: Vec<serde_json::Value> = app
         .config
         .webrtc
         .ice_servers
@@ -61,6 +61,9 @@ pub async fn run(app: Arc<App>, user: String, mut socket: WebSocket) {
             v
         })
         .collect();
+    if let Some(turn) = &app.config.webrtc.turn {
+        ice_servers.push(crate::turn::ice_server(turn, &user, unix_now()));
+    }
     let hello = ServerMessage::Hello {
         user: user.clone(),
         session_id: session_id.clone(),
@@ -443,6 +446,15 @@ fn error(reference: Option<String>, code: ErrorCode, message: &str) -> ServerMes
 async fn send(socket: &mut WebSocket, msg: &ServerMessage) -> Result<(), axum::Error> {
     let text = serde_json::to_string(msg).unwrap_or_else(|_| "{}".to_owned());
     socket.send(Message::Text(text.into())).await
+}
+
+/// The wall clock in Unix seconds, for TURN credential expiry. Drivers may read the clock.
+#[allow(clippy::disallowed_methods)]
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
 }
 
 /// A random identifier (16 hex chars).

@@ -12,7 +12,7 @@ use gateway_odoo::test_server::TestServer;
 use support::gateway::{Gateway, GatewayOptions};
 use support::odoo::{
     ManyCallsUas, SHORT_CALL_KINDS, expect_short_calls, good_api_key, short_calls, start_odoo,
-    wait_applied, wait_backlog, with_odoo,
+    wait_applied, wait_backlog, wait_odoo_health, with_odoo,
 };
 
 /// Calls whose events reach a slow Odoo in one batch that is applied but not yet acknowledged.
@@ -26,7 +26,6 @@ const SLOW_ANSWER: Duration = Duration::from_secs(30);
 #[tokio::test]
 async fn kill_9_loses_nothing_and_applies_nothing_twice() {
     let odoo = start_odoo().await.unwrap_or_else(|e| panic!("{e:#}"));
-    odoo.stop().await;
     let data = tempfile::tempdir().expect("data dir");
     let sipp = ManyCallsUas::start(CALLS + LATER_CALLS)
         .await
@@ -36,7 +35,9 @@ async fn kill_9_loses_nothing_and_applies_nothing_twice() {
         &odoo.url(),
         &good_api_key(),
         data.path(),
-    );
+    )
+    // Longer than the slow answer: the gateway itself never gives up on the batch in flight.
+    .config_key("odoo.timeout", "\"60s\"");
     let first = Gateway::start_with(sipp.port(), &options)
         .await
         .unwrap_or_else(|e| panic!("{e:#}"));
@@ -56,8 +57,11 @@ async fn kill_9_loses_nothing_and_applies_nothing_twice() {
     }
 }
 
-/// Places the calls with Odoo down, then lets one batch reach a slow Odoo; returns the call ids.
+/// Logs in, places the calls with Odoo down, then lets one batch reach a slow Odoo (the login is
+/// cached, only the batch is slow); returns the call ids.
 async fn before_kill(gateway: &Gateway, odoo: &TestServer, data: &Path) -> Result<Vec<String>> {
+    wait_odoo_health(gateway, "ok", Duration::from_secs(10)).await?;
+    odoo.stop().await;
     let ids = short_calls(gateway, CALLS).await?;
     let events = CALLS * SHORT_CALL_KINDS.len();
     let status = wait_backlog(data, events as u64, Duration::from_secs(10)).await?;

@@ -10,8 +10,8 @@ use std::time::Duration;
 use anyhow::{Result, ensure};
 use support::gateway::{Gateway, GatewayOptions};
 use support::odoo::{
-    ManyCallsUas, SHORT_CALL_KINDS, expect_short_calls, good_api_key, short_calls, start_odoo,
-    wait_applied, wait_backlog, wait_odoo_health, with_odoo,
+    ManyCallsUas, SHORT_CALL_KINDS, addon_accepts, expect_short_calls, good_api_key, short_calls,
+    start_odoo, wait_applied, wait_backlog, wait_odoo_health, with_odoo,
 };
 
 /// Calls placed while Odoo is down.
@@ -68,6 +68,7 @@ async fn scenario(
     let drained_in = draining.elapsed();
     let delivered_in = back.elapsed();
     expect_short_calls(&applied, &ids)?;
+    addon_accepts(&applied)?;
     ensure!(
         odoo.applied().len() == events && odoo.duplicates() == 0,
         "exactly once: {} applied, {} duplicates",

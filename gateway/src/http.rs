@@ -34,12 +34,13 @@ async fn healthz(State(app): State<Arc<App>>) -> Response {
         "sip": { "proxy": app.proxy_status() },
     });
     // Odoo (issue 5): the link's health and the outbox counters, when `[odoo]` is set.
-    if let Some(reporter) = &app.reporter {
-        let s = reporter.stats();
+    if let Some(reporter) = app.reporter.clone() {
         body["odoo"] = reporter.health().into();
-        body["outbox"] = serde_json::json!({
-            "backlog": s.backlog, "delivered": s.delivered, "failed": s.failed, "dropped": s.dropped,
-        });
+        if let Ok(s) = tokio::task::spawn_blocking(move || reporter.stats()).await {
+            body["outbox"] = serde_json::json!({
+                "backlog": s.backlog, "delivered": s.delivered, "failed": s.failed, "dropped": s.dropped,
+            });
+        }
     }
     axum::Json(body).into_response()
 }

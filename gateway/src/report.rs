@@ -86,6 +86,7 @@ enum Msg {
 
 struct Inner {
     tx: std_mpsc::Sender<Msg>,
+    outbox: Arc<Outbox>,
     delivery: Arc<DeliveryHandle>,
     client: Arc<OdooClient>,
     clock: Arc<dyn WallClock>,
@@ -146,13 +147,15 @@ impl Reporter {
         ));
         let (tx, rx) = std_mpsc::channel();
         let wake = delivery.clone();
+        let written = outbox.clone();
         std::thread::Builder::new()
             .name("outbox-writer".into())
-            .spawn(move || writer(&outbox, &rx, &wake))
+            .spawn(move || writer(&written, &rx, &wake))
             .map_err(|e| anyhow::anyhow!("cannot start the outbox writer thread: {e}"))?;
         Ok(Reporter {
             inner: Arc::new(Inner {
                 tx,
+                outbox,
                 delivery,
                 client,
                 clock,
@@ -218,9 +221,16 @@ impl Reporter {
         health.as_str()
     }
 
-    /// Outbox backlog and counters as of the delivery task's last round.
+    /// Outbox backlog and counters, read from the file now (blocks on SQLite for a moment: call it
+    /// from `spawn_blocking` in async code); those of the delivery task's last round if that fails.
     pub fn stats(&self) -> OutboxStats {
-        self.inner.delivery.counters().outbox
+        match self.inner.outbox.stats() {
+            Ok(stats) => stats,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read the outbox counters");
+                self.inner.delivery.counters().outbox
+            }
+        }
     }
 
     /// The Odoo client (shared with the SIP credentials lookup).
@@ -255,7 +265,7 @@ impl CallReport {
         };
         let now = call.clock.now();
         let mut payload = call.first.take().unwrap_or_default();
-        payload.extend(fields);
+        payload.extend(without_nulls(fields));
         payload.insert("seq".into(), call.seq.into());
         payload.insert("call_id".into(), call.call_id.as_str().into());
         payload.insert("at".into(), rfc3339_millis(now).into());
@@ -287,6 +297,27 @@ impl CallReport {
             let _ = rx.await;
         }
     }
+}
+
+/// `fields` without `null`s, also inside `stats` legs: the addon refuses a whole event whose
+/// `stats.<leg>.<metric>` is not a number (docs/odoo.md), and a missing metric is simply unknown.
+fn without_nulls(fields: Map<String, Value>) -> Map<String, Value> {
+    fields
+        .into_iter()
+        .filter(|(_, v)| !v.is_null())
+        .map(|(k, mut v)| {
+            if k == "stats"
+                && let Value::Object(legs) = &mut v
+            {
+                for leg in legs.values_mut() {
+                    if let Value::Object(metrics) = leg {
+                        metrics.retain(|_, m| !m.is_null());
+                    }
+                }
+            }
+            (k, v)
+        })
+        .collect()
 }
 
 /// The writer thread: commits queued events in groups (one transaction each), acks flushes, wakes delivery.
@@ -528,6 +559,18 @@ mod tests {
         assert_eq!(b_events[0]["payload"]["sip_call_id"], "x@h");
         assert_eq!(b_events[1]["key"], "gw-b:1");
         assert_eq!(server.duplicates(), 0);
+    }
+
+    /// `null` metrics would make the addon drop the whole `ended` event: they are left out.
+    #[test]
+    fn nulls_are_left_out() {
+        let stats =
+            serde_json::json!({"webrtc": {"mos": 4.3, "rtt_ms": null}, "sip": {"mos": 4.4}});
+        let cleaned = without_nulls(fields(&[("stats", stats), ("sip_code", Value::Null)]));
+        assert_eq!(
+            Value::Object(cleaned),
+            serde_json::json!({"stats": {"webrtc": {"mos": 4.3}, "sip": {"mos": 4.4}}})
+        );
     }
 
     /// A wrong API key shows as `access_denied` from the start-up login, before any call.

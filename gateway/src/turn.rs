@@ -20,7 +20,11 @@ pub fn credentials(secret: &[u8], user: &str, expiry: u64) -> (String, String) {
 }
 
 /// The `ice_servers` entry for a client: the TURN URLs with fresh credentials.
-pub fn ice_server(turn: &gateway_config::TurnConfig, user: &str, now_unix: u64) -> serde_json::Value {
+pub fn ice_server(
+    turn: &gateway_config::TurnConfig,
+    user: &str,
+    now_unix: u64,
+) -> serde_json::Value {
     let expiry = now_unix + turn.ttl.as_secs();
     let (username, credential) = credentials(turn.secret.expose().as_bytes(), user, expiry);
     serde_json::json!({ "urls": turn.urls, "username": username, "credential": credential })

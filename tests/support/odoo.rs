@@ -290,3 +290,38 @@ pub(crate) async fn wait_odoo_health(
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+/// Runs every event through the addon's own validator (`odoo/mobile_webrtc/lib/gateway_event.py`,
+/// `validate_event`), as the real `gateway_report` does: a malformed event is skipped by Odoo.
+pub(crate) fn addon_accepts(events: &[Value]) -> Result<()> {
+    use std::io::Write as _;
+    // `lib` is a package with relative imports; it imports nothing from Odoo.
+    let addon = Path::new(env!("CARGO_MANIFEST_DIR")).join("odoo/mobile_webrtc");
+    let script = "import json, sys\n\
+        sys.path.insert(0, sys.argv[1])\n\
+        from lib import gateway_event\n\
+        for raw in json.load(sys.stdin):\n\
+        \x20   event, reason = gateway_event.validate_event(raw)\n\
+        \x20   if reason:\n\
+        \x20       print('%s: %s' % (raw.get('key'), reason))\n";
+    let mut child = Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .arg(&addon)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .context("running python3 (apt-get install python3)")?;
+    if let Some(mut stdin) = child.stdin.take() {
+        stdin.write_all(Value::from(events.to_vec()).to_string().as_bytes())?;
+    }
+    let output = child.wait_with_output()?;
+    let problems = String::from_utf8_lossy(&output.stdout);
+    ensure!(
+        output.status.success() && problems.trim().is_empty(),
+        "the addon would refuse events:\n{problems}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    Ok(())
+}

@@ -106,7 +106,12 @@ fn on_incoming(app: &Arc<App>, call: IncomingCall, events: mpsc::UnboundedReceiv
         .config
         .sip
         .user_for_sip_user(&call.to_user)
-        .map(|(name, _)| name.to_owned());
+        .map(|(name, _)| name.to_owned())
+        .or_else(|| {
+            app.odoo_users
+                .as_ref()
+                .and_then(|u| u.user_for_sip_username(&call.to_user))
+        });
     let user = match registered {
         Some(u) => u,
         None if app.config.sip.trunk => call.to_user.clone(),

@@ -132,7 +132,7 @@ export class Call extends EventTarget {
 
   /** Accepts an inbound call: opens the microphone and sends `accept` with a new offer. */
   async accept({ video = false, audioElement } = {}) {
-    if (this.direction !== 'inbound' || (this.state !== 'incoming' && this.state !== 'answering')) {
+    if (this.direction !== 'inbound' || this.state !== 'incoming') {
       throw new WebRTCGatewayError('invalid_state', `cannot accept a call in state ${this.state}`, { callId: this.id });
     }
     if (audioElement) this.audioElement = audioElement;

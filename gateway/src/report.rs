@@ -6,7 +6,12 @@
 //! calls share one disk sync (group commit), then acks `flush` waiters and wakes the delivery task.
 //! Events go to `webrtc.session.gateway_report` in the outbox envelope form of docs/odoo.md: key
 //! `<call_id>:<seq>`, group = the call id, payload `{seq, call_id, at, ...}`.
+//!
+//! Besides lifecycle reports: `update` events joining Asterisk's ids to a call ([`Reporter::update`]),
+//! and direct method calls ([`Reporter::callback`]: click-to-call callbacks and forwarded AMI events),
+//! which go through their own outbox file and delivery task (`calls`).
 
+pub mod calls;
 mod status;
 
 use std::sync::mpsc as std_mpsc;
@@ -20,6 +25,7 @@ use gateway_odoo::{
 use serde_json::{Map, Value};
 use tokio::sync::oneshot;
 
+pub use calls::{CALLS_FILE, MethodCall};
 pub use status::{OutboxStatus, StatusError, outbox_status};
 
 /// The Odoo model lifecycle reports go to.
@@ -81,12 +87,15 @@ impl Direction {
 /// What the writer thread receives.
 enum Msg {
     Event(Box<Event>),
+    /// A direct method call, for the calls outbox.
+    Call(Box<Event>),
     Flush(oneshot::Sender<()>),
 }
 
 struct Inner {
     tx: std_mpsc::Sender<Msg>,
     outbox: Arc<Outbox>,
+    calls: Arc<Outbox>,
     delivery: Arc<DeliveryHandle>,
     client: Arc<OdooClient>,
     clock: Arc<dyn WallClock>,
@@ -139,6 +148,16 @@ impl Reporter {
         clock: Arc<dyn WallClock>,
     ) -> anyhow::Result<Reporter> {
         tracing::info!(outbox = %outbox.path().display(), "Odoo reports go through the outbox");
+        let calls_path = outbox.path().with_file_name(CALLS_FILE);
+        let calls = Arc::new(
+            Outbox::open_file(&calls_path).map_err(|e| anyhow::anyhow!("storage.data_dir: {e}"))?,
+        );
+        let calls_wake = calls::spawn(
+            calls.clone(),
+            client.clone(),
+            delivery.clone(),
+            clock.clone(),
+        );
         let delivery = Arc::new(DeliveryHandle::spawn(
             outbox.clone(),
             client.clone(),
@@ -148,14 +167,26 @@ impl Reporter {
         let (tx, rx) = std_mpsc::channel();
         let wake = delivery.clone();
         let written = outbox.clone();
+        let calls_written = calls.clone();
         std::thread::Builder::new()
             .name("outbox-writer".into())
-            .spawn(move || writer(&written, &rx, &wake))
+            .spawn(move || {
+                writer(
+                    &Targets {
+                        reports: &written,
+                        calls: &calls_written,
+                    },
+                    &rx,
+                    &wake,
+                    &calls_wake,
+                )
+            })
             .map_err(|e| anyhow::anyhow!("cannot start the outbox writer thread: {e}"))?;
         Ok(Reporter {
             inner: Arc::new(Inner {
                 tx,
                 outbox,
+                calls,
                 delivery,
                 client,
                 clock,
@@ -236,6 +267,60 @@ impl Reporter {
     /// The Odoo client (shared with the SIP credentials lookup).
     pub fn client(&self) -> Arc<OdooClient> {
         self.inner.client.clone()
+    }
+
+    /// Queues a direct method call, `model.method(*args)`, without waiting (durable, at least once).
+    pub fn callback(&self, call: MethodCall) {
+        let key = call.key.clone();
+        let event = call.into_event(self.inner.clock.now());
+        tracing::debug!(%key, model = %event.model, method = %event.method, "method call queued");
+        if self.inner.tx.send(Msg::Call(Box::new(event))).is_err() {
+            tracing::error!(%key, "outbox writer is gone; method call lost");
+        }
+    }
+
+    /// Queues an `update` event for call `call_id` (values only, no state change; docs/odoo.md), with
+    /// key `<call_id>:<suffix>`. Its `seq` is 0: Odoo then only fills fields that are still empty,
+    /// which is what ids learnt later (Asterisk's `uniqueid`, `linkedid`) need.
+    pub fn update(&self, call_id: &str, suffix: &str, fields: Map<String, Value>) {
+        let now = self.inner.clock.now();
+        let mut payload = without_nulls(fields);
+        payload.insert("seq".into(), 0.into());
+        payload.insert("call_id".into(), call_id.into());
+        payload.insert("at".into(), rfc3339_millis(now).into());
+        let event = Event {
+            key: format!("{call_id}:{suffix}"),
+            group: call_id.to_owned(),
+            kind: "update".to_owned(),
+            policy: Policy::Durable,
+            model: MODEL.to_owned(),
+            method: METHOD.to_owned(),
+            payload: Value::Object(payload),
+            created_at: now,
+        };
+        tracing::debug!(%call_id, key = %event.key, "update queued");
+        if self.inner.tx.send(Msg::Event(Box::new(event))).is_err() {
+            tracing::error!(%call_id, "outbox writer is gone; update lost");
+        }
+    }
+
+    /// Backlog and counters of the calls outbox (blocks on SQLite: use `spawn_blocking`).
+    pub fn calls_stats(&self) -> Option<OutboxStats> {
+        match self.inner.calls.stats() {
+            Ok(stats) => Some(stats),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read the calls outbox counters");
+                None
+            }
+        }
+    }
+
+    /// Waits until everything handed to the writer so far is committed.
+    pub async fn flush(&self) {
+        let (tx, rx) = oneshot::channel();
+        if self.inner.tx.send(Msg::Flush(tx)).is_ok() {
+            let _ = rx.await;
+        }
     }
 }
 
@@ -320,29 +405,49 @@ fn without_nulls(fields: Map<String, Value>) -> Map<String, Value> {
         .collect()
 }
 
-/// The writer thread: commits queued events in groups (one transaction each), acks flushes, wakes delivery.
-fn writer(outbox: &Outbox, rx: &std_mpsc::Receiver<Msg>, delivery: &DeliveryHandle) {
+/// The two outbox files the writer commits to.
+struct Targets<'a> {
+    reports: &'a Outbox,
+    calls: &'a Outbox,
+}
+
+/// The writer thread: commits queued events in groups (one transaction per file), acks flushes,
+/// wakes the delivery tasks.
+fn writer(
+    targets: &Targets<'_>,
+    rx: &std_mpsc::Receiver<Msg>,
+    delivery: &DeliveryHandle,
+    calls_wake: &tokio::sync::Notify,
+) {
     while let Ok(first) = rx.recv() {
         let mut events = Vec::new();
+        let mut calls = Vec::new();
         let mut waiters = Vec::new();
         let mut next = Some(first);
         while let Some(msg) = next {
             match msg {
                 Msg::Event(e) => events.push(*e),
+                Msg::Call(e) => calls.push(*e),
                 Msg::Flush(w) => waiters.push(w),
             }
-            next = (events.len() < MAX_GROUP)
+            next = (events.len() + calls.len() < MAX_GROUP)
                 .then(|| rx.try_recv().ok())
                 .flatten();
         }
         if !events.is_empty() {
-            commit(outbox, &events);
+            commit(targets.reports, &events);
+        }
+        if !calls.is_empty() {
+            commit(targets.calls, &calls);
         }
         for w in waiters {
             let _ = w.send(());
         }
         if !events.is_empty() {
             delivery.wake();
+        }
+        if !calls.is_empty() {
+            calls_wake.notify_one();
         }
     }
     tracing::debug!("outbox writer stopped");

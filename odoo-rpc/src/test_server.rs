@@ -5,6 +5,8 @@
 //! `gateway_report(events)`: idempotent by event key, it records newly applied events in order and
 //! returns every key of the batch it now holds. It can be stopped (connection refused), made slow,
 //! made to answer 5xx, or given another secret (so the client's key becomes wrong); it counts requests.
+//! Tests may also accept further `model.method` pairs ([`TestServer::accept_method`]): each call is
+//! recorded with its arguments ([`TestServer::method_calls`]) and answered with a fixed result.
 
 use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
@@ -59,6 +61,21 @@ struct Inner {
     seen: HashSet<String>,
     duplicates: u64,
     calls: HashMap<String, u64>,
+    extra_methods: HashMap<(String, String), Value>,
+    method_calls: Vec<MethodCall>,
+}
+
+/// One recorded call of a method accepted with [`TestServer::accept_method`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct MethodCall {
+    /// The model, e.g. `crm.phonecall`.
+    pub model: String,
+    /// The method, e.g. `originate_call_response`.
+    pub method: String,
+    /// The positional arguments (`execute_kw`'s `args`).
+    pub args: Vec<Value>,
+    /// The keyword arguments (`execute_kw`'s `kwargs`; `{}` when absent).
+    pub kwargs: Value,
 }
 
 struct State {
@@ -98,6 +115,8 @@ impl TestServer {
                 seen: HashSet::new(),
                 duplicates: 0,
                 calls: HashMap::new(),
+                extra_methods: HashMap::new(),
+                method_calls: Vec::new(),
             }),
             requests: AtomicU64::new(0),
             in_flight: AtomicU64::new(0),
@@ -158,6 +177,26 @@ impl TestServer {
     /// Installs or uninstalls the `webrtc.session` model.
     pub fn set_model_installed(&self, installed: bool) {
         self.state.lock().model_installed = installed;
+    }
+
+    /// Accepts calls of `model.method` from now on: each is recorded (see [`Self::method_calls`]) and
+    /// answered with `result`. Any model may be given, `webrtc.session` included.
+    pub fn accept_method(&self, model: &str, method: &str, result: Value) {
+        self.state
+            .lock()
+            .extra_methods
+            .insert((model.to_owned(), method.to_owned()), result);
+    }
+
+    /// The recorded calls of `model.method` (accepted with [`Self::accept_method`]), in arrival order.
+    pub fn method_calls(&self, model: &str, method: &str) -> Vec<MethodCall> {
+        self.state
+            .lock()
+            .method_calls
+            .iter()
+            .filter(|c| c.model == model && c.method == method)
+            .cloned()
+            .collect()
     }
 
     /// HTTP requests received.

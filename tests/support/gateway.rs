@@ -55,7 +55,9 @@ impl Default for GatewayOptions {
             users: Vec::new(),
             trunk: None,
             unregister_grace: None,
-            options_interval: None,
+            // No OPTIONS keepalive by default: SIPp scenarios are strict and would fail on an
+            // unexpected OPTIONS. `sip_keepalive.rs` tests the keepalive itself.
+            options_interval: Some("0s".to_owned()),
             register_expires: None,
             log_level: "debug".to_owned(),
             env: Vec::new(),

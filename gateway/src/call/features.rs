@@ -165,7 +165,14 @@ impl InCall {
                         Direction::SendRecv
                     };
                 }
-                vec![self.error(format!("the phone refused the change ({code})"))]
+                vec![
+                    self.error(format!("the phone refused the change ({code})")),
+                    self.state(if self.held {
+                        CallState::Held
+                    } else {
+                        CallState::Connected
+                    }),
+                ]
             }
             SessionEvent::InfoDtmf { digit, .. } => vec![self.phone_digit(*digit)],
             _ => Vec::new(),

@@ -187,7 +187,7 @@ impl Inbound {
             from: call.from_user.clone(),
             from_name: call.from_display.clone(),
             call_type: CallType::Audio,
-            origin: "sip".to_owned(),
+            origin: origin(&call).to_owned(),
         };
         for d in &devices {
             let _ = d.tx.send(CallEvent::ToClient(incoming.clone()));
@@ -585,6 +585,27 @@ impl Inbound {
         }
         self.report.flush().await;
     }
+}
+
+/// Header Asterisk puts on the INVITE of a click-to-call (Originate with
+/// `Variable: PJSIP_HEADER(add,X-WebRTC-Originate)=<id>`), see docs/ami.md.
+pub const ORIGINATE_HEADER: &str = "X-WebRTC-Originate";
+
+/// Where an inbound call comes from: a click-to-call the gateway originated, or a plain call.
+fn origin(call: &IncomingCall) -> &'static str {
+    if originate_id(call).is_some() {
+        "click_to_call"
+    } else {
+        "sip"
+    }
+}
+
+/// The click-to-call originate id carried by the INVITE, if any.
+pub fn originate_id(call: &IncomingCall) -> Option<&str> {
+    call.extra_headers
+        .iter()
+        .find(|(name, _)| name.eq_ignore_ascii_case(ORIGINATE_HEADER))
+        .map(|(_, value)| value.as_str())
 }
 
 fn local_sdp(addr: IpAddr, audio: MediaLine) -> SipSdp {

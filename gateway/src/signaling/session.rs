@@ -17,9 +17,6 @@ use crate::hub::{self, Device};
 /// Largest text frame accepted from a client.
 pub const MAX_FRAME: usize = 256 * 1024;
 
-/// How long a session whose WebSocket dropped keeps its calls, waiting for `resume`.
-pub const RESUME_GRACE: std::time::Duration = std::time::Duration::from_secs(20);
-
 /// The calls this session placed (outbound) or was rung for (inbound).
 #[derive(Default)]
 struct Calls {
@@ -96,7 +93,8 @@ pub async fn run(app: Arc<App>, user: String, mut socket: WebSocket) {
     let mut socket = Some(socket);
     while let Some(ws) = socket.take() {
         match s.serve(ws, &mut rx).await {
-            Exit::Closed => socket = s.wait_for_resume(&mut rx).await,
+            Exit::Closed => {}
+            Exit::Lost => socket = s.wait_for_resume(&mut rx).await,
             Exit::Handoff(target, ws) => {
                 // This connection resumes an older session: the socket moves there, and this
                 // session (which has no calls) just leaves.
@@ -113,8 +111,10 @@ pub async fn run(app: Arc<App>, user: String, mut socket: WebSocket) {
 
 /// How a socket's service ended.
 enum Exit {
-    /// The socket closed or failed.
+    /// The client closed the socket cleanly (a Close frame): its calls end now.
     Closed,
+    /// The connection was lost (no Close frame): calls wait for `resume`.
+    Lost,
     /// The client asked to resume another session of the same user.
     Handoff(mpsc::UnboundedSender<WebSocket>, Box<WebSocket>),
 }
@@ -136,11 +136,18 @@ impl Session {
                         Some(Ok(Message::Text(t))) => t,
                         Some(Ok(Message::Binary(_))) => {
                             let e = error(None, ErrorCode::BadRequest, "binary frames are not part of the protocol");
-                            if send(&mut socket, &e).await.is_err() { return Exit::Closed; }
+                            if send(&mut socket, &e).await.is_err() { return Exit::Lost; }
                             continue;
                         }
                         Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
-                        Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return Exit::Closed,
+                        // 1000 (normal) and 1001 (going away: the page unloads, and a new page
+                        // cannot take over the old peer connection) end the calls now; any other
+                        // ending keeps them up for `resume`.
+                        Some(Ok(Message::Close(Some(frame)))) if matches!(frame.code, 1000 | 1001) => {
+                            return Exit::Closed;
+                        }
+                        Some(Ok(Message::Close(_))) => return Exit::Lost,
+                        None | Some(Err(_)) => return Exit::Lost,
                     };
                     let reply = if text.len() > MAX_FRAME {
                         Some(error(None, ErrorCode::BadRequest, "frame too large"))
@@ -155,13 +162,13 @@ impl Session {
                         }
                     };
                     if let Some(reply) = reply && send(&mut socket, &reply).await.is_err() {
-                        return Exit::Closed;
+                        return Exit::Lost;
                     }
                 }
                 ev = rx.recv() => match ev {
                     Some(CallEvent::ToClient(m)) => {
                         self.track(&m);
-                        if send(&mut socket, &m).await.is_err() { return Exit::Closed; }
+                        if send(&mut socket, &m).await.is_err() { return Exit::Lost; }
                     }
                     Some(CallEvent::Finished(call_id)) => self.finished(&call_id),
                     None => return Exit::Closed,
@@ -207,8 +214,10 @@ impl Session {
         &mut self,
         rx: &mut mpsc::UnboundedReceiver<CallEvent>,
     ) -> Option<WebSocket> {
-        let grace = RESUME_GRACE;
-        if grace.is_zero() || !self.has_calls() {
+        let Some(grace) = self.app.config.http.resume_grace else {
+            return None;
+        };
+        if !self.has_calls() {
             return None;
         }
         tracing::info!(session_id = %self.session_id, user = %self.user, grace_s = grace.as_secs(), "socket dropped; session kept for resume");

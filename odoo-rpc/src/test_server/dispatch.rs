@@ -3,7 +3,7 @@
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use super::Inner;
+use super::{Inner, MethodCall};
 use crate::jsonrpc::to_odoo_json;
 
 /// The model the gateway reports to, and its one public method.
@@ -211,6 +211,22 @@ fn object(inner: &mut Inner, method: &str, args: &[Value]) -> Result<Answer, PyE
     }
     let model = args[3].as_str().unwrap_or_default();
     let name = args[4].as_str().unwrap_or_default();
+    if let Some(result) = inner
+        .extra_methods
+        .get(&(model.to_owned(), name.to_owned()))
+        .cloned()
+    {
+        inner.method_calls.push(MethodCall {
+            model: model.to_owned(),
+            method: name.to_owned(),
+            args: args[5].as_array().cloned().unwrap_or_default(),
+            kwargs: args
+                .get(6)
+                .cloned()
+                .unwrap_or_else(|| Value::Object(Map::new())),
+        });
+        return Ok(Answer::Json(result));
+    }
     if model != MODEL || !inner.model_installed {
         return Err(PyError::new(
             "odoo.exceptions.UserError",

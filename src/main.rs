@@ -1,9 +1,10 @@
-//! `webrtc-gateway`: the command line (serve, check-config, outbox status), configuration and logging.
+//! `webrtc-gateway`: the command line (serve, check-config, outbox status, and the AMI commands ami,
+//! events, originate), configuration and logging.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 use gateway_config::{Config, LogFormat};
 
 #[derive(Parser)]
@@ -36,6 +37,163 @@ enum Command {
         #[command(subcommand)]
         command: OutboxCommand,
     },
+    /// Run an AMI action and print the reply, e.g. `webrtc-gateway ami '{"Action":"Ping"}'`.
+    Ami {
+        /// The action as a JSON object; an array value repeats its key.
+        action: String,
+        /// The `[[ami.servers]]` name (default: the first).
+        #[arg(long)]
+        server: Option<String>,
+        /// Print YAML-like text instead of JSON.
+        #[arg(long)]
+        yaml: bool,
+        #[command(flatten)]
+        conn: ConnArgs,
+    },
+    /// Print AMI events as they arrive, until interrupted (Ctrl-C).
+    Events {
+        /// Only events of this `[[ami.servers]]` name (default: every server).
+        #[arg(long)]
+        server: Option<String>,
+        /// Only events whose header matches: `Key=Value` or `Key=re:<regex>`; repeat to combine.
+        #[arg(long = "filter", value_name = "KEY=VALUE")]
+        filters: Vec<String>,
+        /// One pretty JSON block per event instead of one JSON line.
+        #[arg(long)]
+        pretty: bool,
+        #[command(flatten)]
+        conn: ConnArgs,
+    },
+    /// Click-to-call: ring the user's devices, then dial the number.
+    Originate {
+        /// The gateway user to ring first.
+        #[arg(long)]
+        user: String,
+        /// The number Asterisk dials once the user answers.
+        #[arg(long)]
+        number: String,
+        /// The `[[ami.servers]]` name (default: the first).
+        #[arg(long)]
+        server: Option<String>,
+        /// CallerID of the call, e.g. '"Odoo" <5000>'.
+        #[arg(long)]
+        caller_id: Option<String>,
+        #[command(flatten)]
+        conn: ConnArgs,
+    },
+}
+
+/// How the AMI commands reach Asterisk.
+#[derive(Args)]
+struct ConnArgs {
+    /// TOML configuration file (its http.listen is the default --url; --direct uses its ami.servers).
+    #[arg(long, short)]
+    config: Option<PathBuf>,
+    /// The running gateway, e.g. http://127.0.0.1:8080.
+    #[arg(long)]
+    url: Option<String>,
+    /// One of the gateway's http.api_keys (default: the WEBRTC_GATEWAY_API_KEY environment variable).
+    #[arg(long)]
+    api_key: Option<String>,
+    /// Log in to AMI directly with the configuration's [[ami.servers]] instead of using the gateway.
+    #[arg(long)]
+    direct: bool,
+}
+
+/// The AMI subcommands.
+enum AmiCommand {
+    Ami {
+        action: String,
+        server: Option<String>,
+        yaml: bool,
+    },
+    Events {
+        server: Option<String>,
+        filters: Vec<String>,
+        pretty: bool,
+    },
+    Originate {
+        user: String,
+        number: String,
+        server: Option<String>,
+        caller_id: Option<String>,
+    },
+}
+
+/// Runs an AMI subcommand to completion (events: until the stream ends or Ctrl-C).
+fn ami_command(command: AmiCommand, args: ConnArgs) -> ExitCode {
+    use gateway::ami::cli;
+    let config = match load(args.config.as_ref()) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let conn = cli::Connection {
+        config,
+        url: args.url,
+        api_key: args
+            .api_key
+            .or_else(|| std::env::var("WEBRTC_GATEWAY_API_KEY").ok()),
+        direct: args.direct,
+    };
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async {
+        match command {
+            AmiCommand::Ami {
+                action,
+                server,
+                yaml,
+            } => cli::ami(&conn, server.as_deref(), &action, yaml)
+                .await
+                .map(|out| println!("{out}")),
+            AmiCommand::Events {
+                server,
+                filters,
+                pretty,
+            } => {
+                use std::io::Write as _;
+                let ready = |names: &[String]| eprintln!("listening to {}", names.join(", "));
+                let print = |line: &str| {
+                    let mut stdout = std::io::stdout().lock();
+                    // A closed pipe (`| head`) ends the command at the next write.
+                    let _ = writeln!(stdout, "{line}").and_then(|()| stdout.flush());
+                };
+                cli::events(&conn, server.as_deref(), &filters, pretty, ready, print).await
+            }
+            AmiCommand::Originate {
+                user,
+                number,
+                server,
+                caller_id,
+            } => {
+                let req = gateway::ami::originate::OriginateRequest {
+                    user,
+                    number,
+                    server,
+                    caller_id,
+                    variables: Default::default(),
+                    res_model: None,
+                    res_method: None,
+                    pass_back: None,
+                };
+                cli::originate(&conn, req)
+                    .await
+                    .map(|out| println!("{out}"))
+            }
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("webrtc-gateway: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
 }
 
 #[derive(Subcommand)]
@@ -105,6 +263,47 @@ fn main() -> ExitCode {
         Command::Outbox {
             command: OutboxCommand::Status { config },
         } => outbox_status(config.as_ref()),
+        Command::Ami {
+            action,
+            server,
+            yaml,
+            conn,
+        } => ami_command(
+            AmiCommand::Ami {
+                action,
+                server,
+                yaml,
+            },
+            conn,
+        ),
+        Command::Events {
+            server,
+            filters,
+            pretty,
+            conn,
+        } => ami_command(
+            AmiCommand::Events {
+                server,
+                filters,
+                pretty,
+            },
+            conn,
+        ),
+        Command::Originate {
+            user,
+            number,
+            server,
+            caller_id,
+            conn,
+        } => ami_command(
+            AmiCommand::Originate {
+                user,
+                number,
+                server,
+                caller_id,
+            },
+            conn,
+        ),
         Command::Serve { config } => {
             let config = match load(config.as_ref()) {
                 Ok(c) => c,

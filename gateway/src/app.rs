@@ -28,6 +28,8 @@ pub struct App {
     pub reporter: Option<crate::report::Reporter>,
     /// SIP accounts from Odoo (`[odoo] users_from_odoo`); set at start.
     pub odoo_users: Option<Arc<crate::odoo_users::OdooUsers>>,
+    /// The AMI clients (`None` without `[[ami.servers]]`); set at start.
+    pub ami: Option<Arc<crate::ami::Ami>>,
     next_handle: AtomicU64,
     /// 0 unknown, 1 reachable, 2 unreachable (OPTIONS keepalive).
     proxy_status: AtomicU8,
@@ -50,6 +52,7 @@ impl App {
             hub: Hub::default(),
             reporter: None,
             odoo_users: None,
+            ami: None,
             next_handle: AtomicU64::new(1),
             proxy_status: AtomicU8::new(0),
         })
@@ -91,6 +94,13 @@ impl App {
             1 => "reachable",
             2 => "unreachable",
             _ => "unknown",
+        }
+    }
+
+    /// A bridged call started: lets AMI join Asterisk's ids to it (no-op without AMI).
+    pub fn ami_call_started(&self, call_id: &str, originate_id: Option<&str>, sip_call_id: &str) {
+        if let Some(ami) = &self.ami {
+            ami.call_started(self, call_id, originate_id, sip_call_id);
         }
     }
 

@@ -1,4 +1,5 @@
-//! The HTTP front: `/ws` (signaling), `/healthz`, and the built-in page at `/`.
+//! The HTTP front: `/ws` (signaling), `/healthz`, the built-in page at `/`, and the AMI API under
+//! `/api/v1` (`crate::ami::api`).
 
 use std::sync::Arc;
 
@@ -24,6 +25,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/", get(|| async { Html(PAGE) }))
         .route("/healthz", get(healthz))
         .route("/ws", get(ws))
+        .merge(crate::ami::api::routes())
         .with_state(app)
 }
 
@@ -36,11 +38,24 @@ async fn healthz(State(app): State<Arc<App>>) -> Response {
     // Odoo (issue 5): the link's health and the outbox counters, when `[odoo]` is set.
     if let Some(reporter) = app.reporter.clone() {
         body["odoo"] = reporter.health().into();
-        if let Ok(s) = tokio::task::spawn_blocking(move || reporter.stats()).await {
+        if let Ok((s, calls)) =
+            tokio::task::spawn_blocking(move || (reporter.stats(), reporter.calls_stats())).await
+        {
             body["outbox"] = serde_json::json!({
                 "backlog": s.backlog, "delivered": s.delivered, "failed": s.failed, "dropped": s.dropped,
             });
+            if let Some(c) = calls {
+                body["outbox"]["calls"] = serde_json::json!({
+                    "backlog": c.backlog, "delivered": c.delivered, "failed": c.failed, "dropped": c.dropped,
+                });
+            }
         }
+    }
+    // AMI (issue 6): each server's connection state, and events lost by falling behind.
+    if let Some(ami) = &app.ami {
+        body["ami"] = serde_json::Value::Object(ami.states());
+        body["ami_events_lost"] = ami.lost_events().into();
+        body["ami_rules"] = ami.forwarder().rule_count().into();
     }
     axum::Json(body).into_response()
 }

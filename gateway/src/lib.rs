@@ -1,5 +1,6 @@
 //! Gateway orchestration: signaling, the call task, the WebRTC leg and the I/O drivers.
 
+pub mod ami;
 pub mod app;
 pub mod auth;
 pub mod call;
@@ -41,7 +42,16 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     {
         app.odoo_users = Some(Arc::new(odoo_users::OdooUsers::new(reporter.client())));
     }
+    // AMI (issue 6): one client per [[ami.servers]], subscribed before any can log in.
+    let feeds = match ami::Ami::start(&config) {
+        Some((ami, feeds)) => {
+            app.ami = Some(ami);
+            feeds
+        }
+        None => Vec::new(),
+    };
     let app = Arc::new(app);
+    ami::spawn_tasks(app.clone(), feeds);
     tokio::spawn(sip_driver::run(
         config.clone(),
         sip_sockets,

@@ -4,6 +4,7 @@
 // Each test binary uses only part of the harness.
 #![allow(dead_code)]
 
+pub(crate) mod ami;
 pub(crate) mod baresip;
 pub(crate) mod browser;
 pub(crate) mod device;

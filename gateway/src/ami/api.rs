@@ -138,7 +138,10 @@ fn client<'a>(app: &'a App, name: Option<&str>) -> Result<&'a AmiClient, ApiErro
 fn json_object(body: &Bytes) -> Result<Value, ApiError> {
     match serde_json::from_slice::<Value>(body) {
         Ok(v @ Value::Object(_)) => Ok(v),
-        Ok(_) => Err(ApiError::new(StatusCode::BAD_REQUEST, "the body must be a JSON object")),
+        Ok(_) => Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "the body must be a JSON object",
+        )),
         Err(e) => Err(ApiError::new(
             StatusCode::BAD_REQUEST,
             format!("the body is not valid JSON: {e}"),
@@ -165,7 +168,10 @@ async fn action(
         .and_then(|o| o.iter().find(|(k, _)| k.eq_ignore_ascii_case("Action")))
         .and_then(|(_, v)| v.as_str())
         .unwrap_or_default();
-    if RESERVED_ACTIONS.iter().any(|r| r.eq_ignore_ascii_case(name)) {
+    if RESERVED_ACTIONS
+        .iter()
+        .any(|r| r.eq_ignore_ascii_case(name))
+    {
         return Err(ApiError::new(
             StatusCode::BAD_REQUEST,
             format!("action {name:?} is managed by the gateway"),
@@ -211,19 +217,25 @@ async fn originate(
 ) -> Result<Response, ApiError> {
     authorize(&app, &headers)?;
     let json = json_object(&body)?;
-    let req: OriginateRequest = serde_json::from_value(json)
-        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, format!("bad originate request: {e}")))?;
+    let req: OriginateRequest = serde_json::from_value(json).map_err(|e| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            format!("bad originate request: {e}"),
+        )
+    })?;
     let client = client(&app, req.server.as_deref())?.clone();
     let id = format!("o-{}", crate::signaling::session::random_id());
     let known = user_known(&app, req.user.trim());
     let plan = originate::plan(&app.config, &req, &id, known, app.reporter.is_some()).map_err(
         |e| match e {
             OriginateError::Invalid(m) => ApiError::new(StatusCode::BAD_REQUEST, m),
-            e @ OriginateError::UnknownUser(_) => ApiError::new(StatusCode::NOT_FOUND, e.to_string()),
+            e @ OriginateError::UnknownUser(_) => {
+                ApiError::new(StatusCode::NOT_FOUND, e.to_string())
+            }
         },
     )?;
-    if let ConnState::Connected { .. } = &*client.state().borrow() {
-    } else {
+    let connected = matches!(&*client.state().borrow(), ConnState::Connected { .. });
+    if !connected {
         return Err(ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
             format!("AMI server {:?} is not connected", client.name()),
@@ -288,7 +300,12 @@ async fn events(
     for c in &clients {
         // Subscribed before the response starts: the `subscribed` line means no event is missed.
         let events = c.events();
-        tokio::spawn(pump(c.name().to_owned(), events, filters.clone(), tx.clone()));
+        tokio::spawn(pump(
+            c.name().to_owned(),
+            events,
+            filters.clone(),
+            tx.clone(),
+        ));
     }
     drop(tx);
     let stream = futures_util::stream::unfold((Some(first), rx), |(first, mut rx)| async move {
@@ -303,7 +320,10 @@ async fn events(
     });
     let mut response = Body::from_stream(stream).into_response();
     let h = response.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/x-ndjson"));
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/x-ndjson"),
+    );
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     Ok(response)
 }
@@ -362,12 +382,19 @@ mod tests {
     fn ami_errors_map_to_statuses() {
         let status = |e: AmiError| ApiError::from(e).status;
         assert_eq!(
-            status(AmiError::NotConnected { server: "pbx".into(), reason: "x".into() }),
+            status(AmiError::NotConnected {
+                server: "pbx".into(),
+                reason: "x".into()
+            }),
             StatusCode::SERVICE_UNAVAILABLE
         );
         assert_eq!(status(AmiError::Closed), StatusCode::SERVICE_UNAVAILABLE);
         assert_eq!(
-            status(AmiError::Timeout { server: "p".into(), action: "Ping".into(), after: Duration::ZERO }),
+            status(AmiError::Timeout {
+                server: "p".into(),
+                action: "Ping".into(),
+                after: Duration::ZERO
+            }),
             StatusCode::GATEWAY_TIMEOUT
         );
         let failed = ApiError::from(AmiError::ActionFailed {

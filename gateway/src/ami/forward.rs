@@ -225,10 +225,7 @@ pub fn load_odoo_rules(ami: Arc<Ami>, client: Arc<OdooClient>) {
                             Err(e) => tracing::warn!(error = %e, "AMI rule from Odoo ignored"),
                         }
                     }
-                    tracing::info!(
-                        count = rules.len(),
-                        "AMI forwarding rules loaded from Odoo"
-                    );
+                    tracing::info!(count = rules.len(), "AMI forwarding rules loaded from Odoo");
                     ami.forwarder.set_odoo_rules(rules);
                     return;
                 }
@@ -290,11 +287,17 @@ mod tests {
         let c = &calls[0];
         assert_eq!(c.key, "pbx:u-1:Cdr:0");
         assert_eq!(c.group, "pbx:u-1");
-        assert_eq!((c.model.as_str(), c.method.as_str()), ("asterisk_calls.call", "create_cdr"));
+        assert_eq!(
+            (c.model.as_str(), c.method.as_str()),
+            ("asterisk_calls.call", "create_cdr")
+        );
         assert_eq!(c.args[0]["Disposition"], "ANSWERED");
         assert_eq!(c.args[0]["UniqueID"], "u-1");
         assert_eq!(c.context["ami_server"], "pbx");
-        assert_eq!(f.calls("pbx", &cdr("ANSWERED", "u-1"))[0].key, "pbx:u-1:Cdr:1");
+        assert_eq!(
+            f.calls("pbx", &cdr("ANSWERED", "u-1"))[0].key,
+            "pbx:u-1:Cdr:1"
+        );
         let hangup = Message::new().with("Event", "Hangup");
         assert!(f.calls("pbx", &hangup).is_empty());
     }
@@ -333,7 +336,9 @@ mod tests {
         rule.event = "PeerStatus".into();
         rule.conditions.clear();
         let f = Forwarder::new(&[rule]);
-        let ev = Message::new().with("Event", "PeerStatus").with("Peer", "PJSIP/alice");
+        let ev = Message::new()
+            .with("Event", "PeerStatus")
+            .with("Peer", "PJSIP/alice");
         let c = &f.calls("pbx", &ev)[0];
         assert_eq!(c.key, format!("pbx:{}:PeerStatus:0", f.run));
         assert_eq!(c.group, "pbx:PeerStatus");

@@ -63,7 +63,13 @@ impl Joiner {
         if let Some(id) = originate_id {
             self.learn(format!("o:{id}"), Some(call_id), None, None, &mut joins);
         }
-        self.learn(format!("c:{sip_call_id}"), Some(call_id), None, None, &mut joins);
+        self.learn(
+            format!("c:{sip_call_id}"),
+            Some(call_id),
+            None,
+            None,
+            &mut joins,
+        );
         joins
     }
 
@@ -73,7 +79,13 @@ impl Joiner {
         let uniqueid = uniqueid.trim();
         // A failed Originate says `Uniqueid: <unknown>` (asterisk22/08).
         if !uniqueid.is_empty() && uniqueid != "<unknown>" {
-            self.learn(format!("o:{originate_id}"), None, Some(uniqueid), None, &mut joins);
+            self.learn(
+                format!("o:{originate_id}"),
+                None,
+                Some(uniqueid),
+                None,
+                &mut joins,
+            );
         }
         joins
     }
@@ -90,12 +102,24 @@ impl Joiner {
             _ => return joins,
         };
         let value = event.get("Value").map(str::trim).unwrap_or_default();
-        let uniqueid = event.get("Uniqueid").map(str::trim).filter(|u| !u.is_empty());
+        let uniqueid = event
+            .get("Uniqueid")
+            .map(str::trim)
+            .filter(|u| !u.is_empty());
         if value.is_empty() || uniqueid.is_none() {
             return joins;
         }
-        let linkedid = event.get("Linkedid").map(str::trim).filter(|l| !l.is_empty());
-        self.learn(format!("{prefix}:{value}"), None, uniqueid, linkedid, &mut joins);
+        let linkedid = event
+            .get("Linkedid")
+            .map(str::trim)
+            .filter(|l| !l.is_empty());
+        self.learn(
+            format!("{prefix}:{value}"),
+            None,
+            uniqueid,
+            linkedid,
+            &mut joins,
+        );
         joins
     }
 

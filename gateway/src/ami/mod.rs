@@ -124,8 +124,16 @@ impl Ami {
     }
 
     /// A call the gateway bridges started: remember its ids for joining (see [`join`]).
-    pub fn call_started(&self, app: &App, call_id: &str, originate_id: Option<&str>, sip_call_id: &str) {
-        let joins = self.joiner().call_started(call_id, originate_id, sip_call_id);
+    pub fn call_started(
+        &self,
+        app: &App,
+        call_id: &str,
+        originate_id: Option<&str>,
+        sip_call_id: &str,
+    ) {
+        let joins = self
+            .joiner()
+            .call_started(call_id, originate_id, sip_call_id);
         send_joins(app, joins);
     }
 

@@ -120,11 +120,16 @@ pub fn plan(
         action = action.header("CallerID", cid.as_str());
     }
     action = action
-        .header("Variable", format!("PJSIP_HEADER(add,{ORIGINATE_HEADER})={id}"))
+        .header(
+            "Variable",
+            format!("PJSIP_HEADER(add,{ORIGINATE_HEADER})={id}"),
+        )
         .header("Variable", format!("{ORIGINATE_VARIABLE}={id}"));
     for (name, value) in &req.variables {
         if name.is_empty()
-            || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b"_(),-".contains(&b))
+            || !name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"_(),-".contains(&b))
         {
             return invalid(format!("variable name {name:?} is not allowed"));
         }
@@ -213,7 +218,10 @@ pub fn result_object(id: &str, outcome: &Result<gateway_ami::ActionResult, AmiEr
 pub async fn run(app: Arc<App>, client: AmiClient, id: String, plan: Plan) {
     let outcome = client.originate(plan.action).await;
     let result = result_object(&id, &outcome);
-    let response = result.get("Response").and_then(Value::as_str).unwrap_or("?");
+    let response = result
+        .get("Response")
+        .and_then(Value::as_str)
+        .unwrap_or("?");
     tracing::info!(originate_id = %id, server = %client.name(), %response,
         reason = ?result.get("Reason"), "click-to-call OriginateResponse");
     if let (Some(ami), Some(uniqueid)) = (&app.ami, result.get("Uniqueid").and_then(Value::as_str))
@@ -258,12 +266,17 @@ mod tests {
     /// The Originate rings the user's channel, dials the number, and carries the originate id twice.
     #[test]
     fn the_originate_action_carries_the_id() {
-        let r = req(json!({"user": "alice", "number": "600", "caller_id": "\"Odoo\" <5000>",
-            "variables": {"CRM_LEAD": 42}}));
+        let r = req(
+            json!({"user": "alice", "number": "600", "caller_id": "\"Odoo\" <5000>",
+            "variables": {"CRM_LEAD": 42}}),
+        );
         let p = plan(&config(), &r, "o-1", true, false).unwrap();
         let h: Vec<(String, String)> = p.action.headers().to_vec();
         let get = |k: &str| -> Vec<&str> {
-            h.iter().filter(|(n, _)| n == k).map(|(_, v)| v.as_str()).collect()
+            h.iter()
+                .filter(|(n, _)| n == k)
+                .map(|(_, v)| v.as_str())
+                .collect()
         };
         assert_eq!(get("Action"), ["Originate"]);
         assert_eq!(get("ActionID"), ["o-1"]);
@@ -283,8 +296,14 @@ mod tests {
             ]
         );
         assert!(p.callback.is_none());
-        let bob = plan(&config(), &req(json!({"user": "bob", "number": "600"})), "o-2", true, false)
-            .unwrap();
+        let bob = plan(
+            &config(),
+            &req(json!({"user": "bob", "number": "600"})),
+            "o-2",
+            true,
+            false,
+        )
+        .unwrap();
         assert_eq!(bob.action.get("Channel"), Some("PJSIP/1002@gateway"));
     }
 
@@ -292,13 +311,22 @@ mod tests {
     #[test]
     fn bad_requests_are_refused() {
         let c = config();
-        let refused = |body: Value, known: bool, odoo: bool| plan(&c, &req(body), "o", known, odoo).err();
+        let refused =
+            |body: Value, known: bool, odoo: bool| plan(&c, &req(body), "o", known, odoo).err();
         assert!(matches!(
-            refused(json!({"user": "alice", "number": "600\r\nAction: Hangup"}), true, false),
+            refused(
+                json!({"user": "alice", "number": "600\r\nAction: Hangup"}),
+                true,
+                false
+            ),
             Some(OriginateError::Invalid(_))
         ));
         assert!(matches!(
-            refused(json!({"user": "alice", "number": "600", "caller_id": "x\ny"}), true, false),
+            refused(
+                json!({"user": "alice", "number": "600", "caller_id": "x\ny"}),
+                true,
+                false
+            ),
             Some(OriginateError::Invalid(_))
         ));
         assert!(matches!(
@@ -309,13 +337,56 @@ mod tests {
             refused(json!({"user": "carol", "number": "600"}), false, false),
             Some(OriginateError::UnknownUser("carol".into()))
         );
-        assert!(refused(json!({"user": "alice", "number": "600", "variables": {"A=B": "1"}}), true, false).is_some());
-        assert!(refused(json!({"user": "alice", "number": "600", "variables": {"WEBRTC_ORIGINATE": "x"}}), true, false).is_some());
-        assert!(refused(json!({"user": "alice", "number": "600", "res_model": "m"}), true, true).is_some());
-        assert!(refused(json!({"user": "alice", "number": "600", "res_model": "m", "res_method": "f"}), true, false).is_some());
-        assert!(refused(json!({"user": "alice", "number": "600", "res_model": "m", "res_method": "_f"}), true, true).is_some());
-        let ok = plan(&c, &req(json!({"user": "alice", "number": "600", "res_model": "crm.lead",
-            "res_method": "originate_call_response", "pass_back": {"uid": 2}})), "o", true, true)
+        assert!(
+            refused(
+                json!({"user": "alice", "number": "600", "variables": {"A=B": "1"}}),
+                true,
+                false
+            )
+            .is_some()
+        );
+        assert!(
+            refused(
+                json!({"user": "alice", "number": "600", "variables": {"WEBRTC_ORIGINATE": "x"}}),
+                true,
+                false
+            )
+            .is_some()
+        );
+        assert!(
+            refused(
+                json!({"user": "alice", "number": "600", "res_model": "m"}),
+                true,
+                true
+            )
+            .is_some()
+        );
+        assert!(
+            refused(
+                json!({"user": "alice", "number": "600", "res_model": "m", "res_method": "f"}),
+                true,
+                false
+            )
+            .is_some()
+        );
+        assert!(
+            refused(
+                json!({"user": "alice", "number": "600", "res_model": "m", "res_method": "_f"}),
+                true,
+                true
+            )
+            .is_some()
+        );
+        let ok = plan(
+            &c,
+            &req(
+                json!({"user": "alice", "number": "600", "res_model": "crm.lead",
+            "res_method": "originate_call_response", "pass_back": {"uid": 2}}),
+            ),
+            "o",
+            true,
+            true,
+        )
         .unwrap();
         assert_eq!(ok.callback.unwrap().pass_back, json!({"uid": 2}));
     }
@@ -323,15 +394,24 @@ mod tests {
     /// The result is the OriginateResponse's headers; an error becomes `Response: Error`.
     #[test]
     fn result_objects() {
-        let response = Message::new().with("Response", "Success").with("ActionID", "o-1");
+        let response = Message::new()
+            .with("Response", "Success")
+            .with("ActionID", "o-1");
         let event = Message::new()
             .with("Event", "OriginateResponse")
             .with("Response", "Failure")
             .with("Reason", "0")
             .with("Uniqueid", "<unknown>");
-        let ok = ActionResult { action_id: "o-1".into(), response, events: vec![event] };
+        let ok = ActionResult {
+            action_id: "o-1".into(),
+            response,
+            events: vec![event],
+        };
         let v = result_object("o-1", &Ok(ok));
-        assert_eq!((v["Event"].as_str(), v["Reason"].as_str()), (Some("OriginateResponse"), Some("0")));
+        assert_eq!(
+            (v["Event"].as_str(), v["Reason"].as_str()),
+            (Some("OriginateResponse"), Some("0"))
+        );
         let err = result_object("o-1", &Err(AmiError::Closed));
         assert_eq!(err["Response"], "Error");
         assert_eq!(err["ActionID"], "o-1");

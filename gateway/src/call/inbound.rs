@@ -209,6 +209,8 @@ impl Inbound {
         let mut f = serde_json::Map::new();
         f.insert("sip_call_id".into(), call.sip_call_id.clone().into());
         report.event(Kind::Initiating, f);
+        // AMI (issue 6): Asterisk's Uniqueid/Linkedid join this call by originate id or Call-ID.
+        app.ami_call_started(&call_id, originate_id(&call), &call.sip_call_id);
         let mut f = serde_json::Map::new();
         f.insert("sip_code".into(), 180.into());
         report.event(Kind::Ringing, f);

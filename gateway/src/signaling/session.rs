@@ -214,9 +214,7 @@ impl Session {
         &mut self,
         rx: &mut mpsc::UnboundedReceiver<CallEvent>,
     ) -> Option<WebSocket> {
-        let Some(grace) = self.app.config.http.resume_grace else {
-            return None;
-        };
+        let grace = self.app.config.http.resume_grace?;
         if !self.has_calls() {
             return None;
         }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use axum::Router;
 use axum::extract::ws::{CloseFrame, Message, WebSocketUpgrade};
 use axum::extract::{Query, State};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde::Deserialize;
 
@@ -17,15 +17,14 @@ use crate::signaling::session;
 /// WebSocket close code for a missing, bad or expired token.
 pub const CLOSE_UNAUTHORIZED: u16 = 4401;
 
-const PAGE: &str = include_str!("../../web/index.html");
 
 /// The router of the gateway's HTTP listener.
 pub fn router(app: Arc<App>) -> Router {
     Router::new()
-        .route("/", get(|| async { Html(PAGE) }))
         .route("/healthz", get(healthz))
         .route("/ws", get(ws))
         .merge(crate::ami::api::routes())
+        .merge(crate::web::routes())
         .with_state(app)
 }
 

@@ -11,6 +11,7 @@ pub mod report;
 pub mod signaling;
 pub mod sip_driver;
 pub mod turn;
+pub mod web;
 pub mod webrtc;
 
 use std::sync::Arc;

@@ -2,18 +2,10 @@
 //! setup time, loss, echo RTT and the gateway's resources; prints one JSON summary line.
 //! See docs/performance.md.
 
-mod args;
-mod audio;
-mod baseline;
-mod call;
-mod probe;
-mod procfs;
-mod report;
-mod run;
-
 use std::process::ExitCode;
 
 use clap::Parser;
+use webrtc_gateway_load::{args, report, run};
 
 fn main() -> ExitCode {
     let args = args::Args::parse();

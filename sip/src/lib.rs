@@ -1,5 +1,8 @@
 //! SIP without I/O.
 pub mod auth;
+mod checks;
+mod normalize;
+pub mod salvage;
 pub mod error;
 pub mod message;
 pub mod sdp;

@@ -18,9 +18,14 @@ pub const BRANCH_MAGIC_COOKIE: &str = "z9hG4bK";
 /// Beyond rsip: compact header names (§7.3.3) are expanded, comma-joined Via values are split,
 /// Via/From/To/Call-ID/CSeq must be present and parse (§8.1.1), a request's CSeq method must
 /// equal its method, and a Content-Length larger than the body is rejected while extra bytes
-/// are dropped (§18.3).
+/// are dropped (§18.3). Before rsip sees them, folded lines are unfolded and the whitespace
+/// §7.3.1 allows around separators is removed; values with CR/LF/NUL, repeated single-valued
+/// headers, empty parameters and unbalanced quotes are refused (RFC 4475 §3.1.2, §3.3.8).
 pub fn parse(bytes: &[u8]) -> Result<SipMessage, Error> {
-    let mut msg = SipMessage::try_from(bytes).map_err(|e| Error::Parse(e.to_string()))?;
+    let canonical = crate::normalize::canonical(bytes)?;
+    crate::checks::header_block(&canonical)?;
+    let mut msg =
+        SipMessage::try_from(canonical.as_slice()).map_err(|e| Error::Parse(e.to_string()))?;
     let headers = std::mem::take(rsip::message::HasHeaders::headers_mut(&mut msg));
     *rsip::message::HasHeaders::headers_mut(&mut msg) = normalize(headers);
     validate(&mut msg)?;
@@ -91,14 +96,19 @@ fn invalid(header: &'static str, e: impl std::fmt::Display) -> Error {
 
 fn validate(msg: &mut SipMessage) -> Result<(), Error> {
     top_via(msg)?;
-    msg.from_header()
-        .map_err(|_| Error::MissingHeader("From"))?
-        .typed()
-        .map_err(|e| invalid("From", e))?;
-    msg.to_header()
-        .map_err(|_| Error::MissingHeader("To"))?
-        .typed()
-        .map_err(|e| invalid("To", e))?;
+    for via in rsip::message::HasHeaders::headers(msg).iter() {
+        if let Header::Via(via) = via {
+            via.typed().map_err(|e| invalid("Via", e))?;
+        }
+    }
+    let from = msg.from_header().map_err(|_| Error::MissingHeader("From"))?;
+    if is_sip_uri(from.value()) {
+        from.typed().map_err(|e| invalid("From", e))?;
+    }
+    let to = msg.to_header().map_err(|_| Error::MissingHeader("To"))?;
+    if is_sip_uri(to.value()) {
+        to.typed().map_err(|e| invalid("To", e))?;
+    }
     if call_id(msg)?.is_empty() {
         return Err(invalid("Call-ID", "empty"));
     }
@@ -133,6 +143,14 @@ fn validate(msg: &mut SipMessage) -> Result<(), Error> {
         body.truncate(declared);
     }
     Ok(())
+}
+
+/// Whether a From/To value holds a `sip:` or `sips:` URI. Other schemes are legal there
+/// (RFC 4475 §3.3.4) but rsip cannot type them, so they are kept as text.
+fn is_sip_uri(value: &str) -> bool {
+    let uri = value.split_once('<').map_or(value, |(_, rest)| rest);
+    let uri = uri.trim_start().to_ascii_lowercase();
+    uri.starts_with("sip:") || uri.starts_with("sips:")
 }
 
 /// The top Via, parsed.

@@ -314,9 +314,11 @@ impl Outbound {
         }
     }
 
-    /// The SIP Call-ID, once the user agent has chosen it.
+    /// The SIP Call-ID, once the user agent has chosen it. The first time it is known, AMI may
+    /// join Asterisk's Uniqueid/Linkedid to this call through it.
     fn sip_call_id(&mut self) -> Option<String> {
         if let Ok(id) = self.sip_call_id.try_recv() {
+            self.app.ami_call_started(&self.req.call_id, None, &id);
             self.sip_call_id_known = Some(id);
         }
         self.sip_call_id_known.clone()
@@ -376,6 +378,7 @@ impl Outbound {
 
     fn on_sip(&mut self, media: &mut MediaSession, ev: SessionEvent) -> Option<End> {
         let have_media = media.has_media() || self.deferred_answer.is_some();
+        let _ = self.sip_call_id();
         if let SessionEvent::Provisional { code, .. } = &ev
             && *code >= 180
             && !self.ringing_reported

@@ -1,5 +1,5 @@
-//! `webrtc-gateway`: the command line (serve, check-config, outbox status, and the AMI commands ami,
-//! events, originate), configuration and logging.
+//! `webrtc-gateway`: the command line (serve, check-config, doctor, outbox status, and the AMI
+//! commands ami, events, originate), configuration and logging.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -29,6 +29,12 @@ enum Command {
     /// Check a configuration file and print every problem found.
     CheckConfig {
         /// TOML configuration file.
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+    },
+    /// Check a deployment: ports, Asterisk, AMI, Odoo, STUN, TURN, TLS; exit code = failures.
+    Doctor {
+        /// TOML configuration file; without it the embedded defaults are used.
         #[arg(long, short)]
         config: Option<PathBuf>,
     },
@@ -227,6 +233,29 @@ fn outbox_status(config: Option<&PathBuf>) -> ExitCode {
     }
 }
 
+/// `doctor`: one line per check on stdout; the exit code is the number of failures.
+fn doctor(path: Option<&PathBuf>) -> ExitCode {
+    let path = path.map(PathBuf::as_path);
+    let report = match Config::load(path, std::env::vars()) {
+        Ok(config) => {
+            let runtime = match tokio::runtime::Runtime::new() {
+                Ok(r) => r,
+                Err(e) => {
+                    eprintln!("cannot start the runtime: {e}");
+                    return ExitCode::FAILURE;
+                }
+            };
+            // The CLI's wall-clock read: TURN credential expiry and certificate validity.
+            #[allow(clippy::disallowed_methods)]
+            let now = std::time::SystemTime::now();
+            runtime.block_on(gateway::doctor::run(&config, path, now))
+        }
+        Err(errors) => gateway::doctor::config_failure(path, &errors),
+    };
+    print!("{report}");
+    ExitCode::from(u8::try_from(report.failures()).unwrap_or(u8::MAX))
+}
+
 fn load(path: Option<&PathBuf>) -> Result<Config, ExitCode> {
     Config::load(path.map(PathBuf::as_path), std::env::vars()).map_err(|errors| {
         eprintln!("configuration is invalid:");
@@ -260,6 +289,7 @@ fn main() -> ExitCode {
             }
             Err(code) => code,
         },
+        Command::Doctor { config } => doctor(config.as_ref()),
         Command::Outbox {
             command: OutboxCommand::Status { config },
         } => outbox_status(config.as_ref()),

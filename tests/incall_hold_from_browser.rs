@@ -1,7 +1,7 @@
 //! Hold from the browser: `{"type":"hold"}` makes the gateway re-INVITE Asterisk with
 //! `a=sendonly` (RFC 3264 section 8.4; SIPp `uas_hold_from_browser` checks the direction with a
-//! regexp and answers `a=recvonly`, like the Asterisk 22 capture ladder-outbound-600-hold-reinvite),
-//! the browser gets `state: held`; `{"type":"unhold"}` re-INVITEs with `a=sendrecv` and the
+//! regexp and answers `a=recvonly`, like the Asterisk 22 capture
+//! ladder-outbound-600-hold-reinvite), the browser gets `state: held`; `{"type":"unhold"}` re-INVITEs with `a=sendrecv` and the
 //! echoed audio comes back.
 
 mod support;

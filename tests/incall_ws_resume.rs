@@ -1,8 +1,10 @@
-//! The signaling WebSocket drops mid-call (the page's `ws.close()`, as a network change would)
-//! while the peer connection stays up. Resumed within the grace period (20 s) with a new
-//! WebSocket whose first message is `{"type":"resume","session_id":...}`, the session goes on:
-//! `resumed` lists the call, audio continues, hangup works. Not resumed, the gateway ends the
-//! call with a BYE once the grace is over (RFC 3261 section 15.1.1).
+//! The signaling WebSocket is lost mid-call while the peer connection stays up: the page talks to
+//! the gateway through a TCP relay of this test, which drops the connection as a network change
+//! would (no Close frame; a clean Close from the client ends its calls at once by design).
+//! Resumed within the grace period (20 s) by a new WebSocket whose first message is
+//! `{"type":"resume","session_id":...}`, the session goes on: `resumed` lists the call, audio
+//! continues, hangup works. Not resumed, the gateway ends the call with a BYE once the grace is
+//! over (RFC 3261 section 15.1.1).
 
 mod support;
 
@@ -11,48 +13,78 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail, ensure};
 use serde_json::json;
 use support::gateway::ALICE_TOKEN;
-use support::incall::{self, call_and_connect, hang_up, mark, wait_after};
+use support::incall::relay::TcpRelay;
+use support::incall::{self, call_and_connect_via, hang_up, mark, wait_after};
 use support::rig::{CallRig, RigOptions};
 
-/// The gateway's resume grace period (gateway::signaling::session::RESUME_GRACE).
+/// The gateway's default resume grace (`http.resume_grace`).
 const GRACE: Duration = Duration::from_secs(20);
 
-/// close, new WebSocket + resume -> `resumed` with the call; audio goes on; hangup ends it.
+/// Connection lost, new WebSocket + resume -> `resumed` with the call; audio goes on; hangup.
 #[tokio::test]
 async fn resumed_session_keeps_the_call() {
-    let mut rig = start().await;
-    let outcome = resumed(&mut rig).await;
+    let (mut rig, relay) = start().await.unwrap_or_else(|e| panic!("{e:#}"));
+    let outcome = resumed(&mut rig, &relay).await;
     rig.finish(outcome).await;
 }
 
-/// close, no resume -> SIPp gets a BYE about 20 s later.
+/// Connection lost, no resume -> SIPp gets a BYE about 20 s later.
 #[tokio::test]
 async fn call_ends_with_bye_after_the_grace() {
-    let mut rig = start().await;
-    let outcome = not_resumed(&mut rig).await;
+    let (mut rig, relay) = start().await.unwrap_or_else(|e| panic!("{e:#}"));
+    let outcome = not_resumed(&mut rig, &relay).await;
     rig.finish(outcome).await;
 }
 
-async fn start() -> CallRig {
-    incall::start("uas_echo_pcmu.xml", &RigOptions::default())
-        .await
-        .unwrap_or_else(|e| panic!("{e:#}"))
+async fn start() -> Result<(CallRig, TcpRelay)> {
+    let rig = incall::start("uas_echo_pcmu.xml", &RigOptions::default()).await?;
+    let http_port = rig
+        .gateway
+        .base_url()
+        .rsplit(':')
+        .next()
+        .and_then(|p| p.parse().ok())
+        .context("the gateway's HTTP port")?;
+    let relay = TcpRelay::start(http_port).await?;
+    Ok((rig, relay))
 }
 
-async fn resumed(rig: &mut CallRig) -> Result<()> {
-    let test = "incall_ws_resume resumed";
-    let call_id = call_and_connect(rig, test).await?;
+/// Connected through the relay, with echoed audio; returns the call id.
+async fn connect(rig: &CallRig, relay: &TcpRelay, test: &str) -> Result<String> {
+    let url = format!("ws://127.0.0.1:{}/ws?token={ALICE_TOKEN}", relay.port());
+    let call_id = call_and_connect_via(rig, &url, test).await?;
     rig.wait_inbound_energy(0.01, Duration::from_secs(10))
         .await?;
-    let dropped = rig
+    Ok(call_id)
+}
+
+/// Cuts the relay and waits until the page saw its WebSocket close; returns the lost session's id.
+async fn lose_signaling(rig: &CallRig, relay: &TcpRelay, test: &str) -> Result<String> {
+    let watching = rig
         .browser
-        .eval("return window.__gw.dropSignaling();", vec![])
+        .eval("return window.__gw.watchSignalingLoss();", vec![])
         .await?;
-    let session = dropped["sessionId"]
+    relay.cut();
+    let lost = rig
+        .browser
+        .eval("return window.__gw.signalingLost;", vec![])
+        .await?;
+    eprintln!("[{test}] the page's WebSocket is gone: {lost}");
+    ensure!(
+        lost["wasClean"] == false,
+        "the cut should close the WebSocket abnormally (no Close frame): {lost}"
+    );
+    watching["sessionId"]
         .as_str()
-        .context("no session id")?
-        .to_owned();
-    let closed = tokio::time::Instant::now();
+        .map(str::to_owned)
+        .context("no session id")
+}
+
+async fn resumed(rig: &mut CallRig, relay: &TcpRelay) -> Result<()> {
+    let test = "incall_ws_resume resumed";
+    let call_id = connect(rig, relay, test).await?;
+    let session = lose_signaling(rig, relay, test).await?;
+    let lost = tokio::time::Instant::now();
     // Stay away for a while: the call must stay up meanwhile.
     tokio::time::sleep(Duration::from_secs(3)).await;
     let before = mark(rig).await?;
@@ -68,12 +100,12 @@ async fn resumed(rig: &mut CallRig) -> Result<()> {
     })
     .await?;
     eprintln!(
-        "[{test}] resumed {} ms after the close: {resumed}",
-        closed.elapsed().as_millis()
+        "[{test}] resumed {} ms after the loss: {resumed}",
+        lost.elapsed().as_millis()
     );
     ensure!(
         resumed["session_id"] == session.as_str(),
-        "resumed should name the old session {session}: {resumed}"
+        "resumed should name the lost session {session}: {resumed}"
     );
     let calls: Vec<&str> = resumed["calls"]
         .as_array()
@@ -101,15 +133,11 @@ async fn resumed(rig: &mut CallRig) -> Result<()> {
     Ok(())
 }
 
-async fn not_resumed(rig: &mut CallRig) -> Result<()> {
+async fn not_resumed(rig: &mut CallRig, relay: &TcpRelay) -> Result<()> {
     let test = "incall_ws_resume not resumed";
-    call_and_connect(rig, test).await?;
-    rig.wait_inbound_energy(0.01, Duration::from_secs(10))
-        .await?;
-    rig.browser
-        .eval("return window.__gw.dropSignaling();", vec![])
-        .await?;
-    let closed = tokio::time::Instant::now();
+    connect(rig, relay, test).await?;
+    lose_signaling(rig, relay, test).await?;
+    let lost = tokio::time::Instant::now();
     let bound = GRACE + Duration::from_secs(10);
     let bye_after = loop {
         if rig
@@ -118,15 +146,15 @@ async fn not_resumed(rig: &mut CallRig) -> Result<()> {
             .iter()
             .any(|m| !m.sent && m.is_request("BYE"))
         {
-            break closed.elapsed();
+            break lost.elapsed();
         }
-        if closed.elapsed() >= bound {
-            bail!("no BYE at SIPp within {bound:?} of the WebSocket's close (grace {GRACE:?})");
+        if lost.elapsed() >= bound {
+            bail!("no BYE at SIPp within {bound:?} of the WebSocket's loss (grace {GRACE:?})");
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
     eprintln!(
-        "[{test}] BYE at SIPp {} ms after the WebSocket closed (grace {GRACE:?})",
+        "[{test}] BYE at SIPp {} ms after the WebSocket was lost (grace {GRACE:?})",
         bye_after.as_millis()
     );
     ensure!(

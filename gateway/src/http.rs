@@ -17,7 +17,6 @@ use crate::signaling::session;
 /// WebSocket close code for a missing, bad or expired token.
 pub const CLOSE_UNAUTHORIZED: u16 = 4401;
 
-
 /// The router of the gateway's HTTP listener.
 pub fn router(app: Arc<App>) -> Router {
     Router::new()

@@ -4,12 +4,14 @@ pub mod ami;
 pub mod app;
 pub mod auth;
 pub mod call;
+pub mod doctor;
 pub mod http;
 pub mod hub;
 pub mod odoo_users;
 pub mod report;
 pub mod signaling;
 pub mod sip_driver;
+pub mod tls;
 pub mod turn;
 pub mod web;
 pub mod webrtc;
@@ -30,6 +32,13 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let proxy = sip_driver::resolve_proxy(&config)
         .await
         .map_err(|e| anyhow::anyhow!("sip.proxy {}: {e}", config.sip.proxy.uri))?;
+    // TLS (issue 7): the certificate and key are read before anything binds.
+    let tls = match &config.http.tls {
+        Some(files) => Some(
+            tls::server_config(files).map_err(|e| anyhow::anyhow!("http.tls_cert/tls_key: {e}"))?,
+        ),
+        None => None,
+    };
     let listener = tokio::net::TcpListener::bind(config.http.listen)
         .await
         .map_err(|e| anyhow::anyhow!("http.listen {}: {e}", config.http.listen))?;
@@ -61,7 +70,14 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         app_tx,
     ));
     tokio::spawn(call::inbound::route(app.clone(), app_rx));
-    tracing::info!(http = %config.http.listen, sip = %config.sip.listen, "webrtc-gateway listening");
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    tracing::info!(http = %config.http.listen, scheme, sip = %config.sip.listen, "webrtc-gateway listening");
+    if let Some(tls) = tls {
+        // TLS (issue 7): the listener sets TCP_NODELAY itself, before the handshake.
+        let listener = tls::TlsListener::new(listener, tls)?;
+        axum::serve(listener, http::router(app)).await?;
+        return Ok(());
+    }
     // TCP_NODELAY on every WebSocket: Nagle's algorithm costs ~40 ms per call setup (STYLE.md §4).
     let listener = listener.tap_io(|tcp| {
         if let Err(e) = tcp.set_nodelay(true) {

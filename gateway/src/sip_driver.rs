@@ -1,6 +1,11 @@
 //! The SIP driver: the one task that owns the SIP sockets (UDP, and TCP connections) and the
 //! sans-I/O user agent core. It selects over datagrams, stream messages, the core's deadline and
-//! commands from call tasks.
+//! commands from call tasks. Every received message first passes the per-IP [`sip_guard`] and
+//! the source policy: requests from anyone but the trunk (Asterisk) get 403 here and never
+//! reach the user agent.
+
+#[path = "sip_guard.rs"]
+pub mod sip_guard;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -19,6 +24,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream, UdpSocket};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
+
+use sip_guard::{SipGuard, Verdict};
 
 /// Largest SIP message accepted (UDP datagram or framed stream message).
 pub const MAX_SIP_MESSAGE: usize = 64 * 1024;
@@ -156,6 +163,45 @@ pub async fn resolve_proxy(config: &Config) -> std::io::Result<SocketAddr> {
         .ok_or_else(|| std::io::Error::other(format!("{host} does not resolve")))
 }
 
+/// What the driver does with a received message before the user agent sees it.
+enum Admission {
+    /// Hand it to the user agent.
+    Pass,
+    /// Drop it silently (throttled, blocked, or a stranger's response).
+    Drop,
+    /// Answer this (a 403 to a stranger's request) and stop there.
+    Refuse(Bytes),
+}
+
+/// Issue 8: the rate limit first (so a flood costs no parsing), then the source policy.
+fn admit(
+    guard: &mut SipGuard,
+    config: &Config,
+    proxy: SocketAddr,
+    from: SocketAddr,
+    data: &[u8],
+) -> Admission {
+    let is_request = !data.starts_with(b"SIP/");
+    if guard.check(Instant::now().into_std(), from.ip(), is_request) != Verdict::Accept {
+        tracing::trace!(%from, "SIP message dropped by the rate limit");
+        return Admission::Drop;
+    }
+    if config.sip.is_trunk_source(from.ip(), &[proxy.ip()]) {
+        return Admission::Pass;
+    }
+    if !is_request {
+        return Admission::Drop;
+    }
+    guard.count_forbidden();
+    match gateway_sip::salvage::refuse(data, 403) {
+        Some(resp) => {
+            tracing::debug!(%from, "SIP request from a non-trunk source refused");
+            Admission::Refuse(resp)
+        }
+        None => Admission::Drop,
+    }
+}
+
 enum StreamEvent {
     Message(SocketAddr, Bytes),
     Closed(SocketAddr),
@@ -192,7 +238,10 @@ pub async fn run(
     let mut sessions: HashMap<u64, mpsc::UnboundedSender<SessionEvent>> = HashMap::new();
     let mut streams: HashMap<SocketAddr, mpsc::UnboundedSender<Bytes>> = HashMap::new();
     let (stream_tx, mut stream_rx) = mpsc::unbounded_channel::<StreamEvent>();
-    let mut buf = vec![0u8; MAX_SIP_MESSAGE];
+    let max_message = config.limits.max_sip_message;
+    // One byte more than the limit, so an oversized datagram is seen and dropped.
+    let mut buf = vec![0u8; max_message + 1];
+    let mut guard = SipGuard::new(config.sip.rate_limit_per_ip, config.sip.block_for);
     // OPTIONS keepalive toward Asterisk; the first one after one interval, not at start-up.
     let options_enabled = config.sip.options_interval.is_some();
     let period = config
@@ -246,7 +295,7 @@ pub async fn run(
                 Transport::Tcp => {
                     let writer = match streams.get(&t.dest) {
                         Some(w) if !w.is_closed() => Some(w.clone()),
-                        _ => connect(t.dest, &stream_tx).await.inspect(|w| {
+                        _ => connect(t.dest, &stream_tx, max_message).await.inspect(|w| {
                             streams.insert(t.dest, w.clone());
                         }),
                     };
@@ -269,23 +318,40 @@ pub async fn run(
 
         tokio::select! {
             r = sockets.udp.recv_from(&mut buf) => match r {
+                Ok((n, from)) if n > max_message => {
+                    tracing::debug!(%from, bytes = n, "oversized SIP datagram dropped");
+                }
                 Ok((n, from)) => {
                     tracing::trace!(%from, bytes = n, "sip in (udp)");
-                    ua.handle_message(Instant::now().into_std(), from, Transport::Udp, &buf[..n]);
+                    match admit(&mut guard, &config, proxy, from, &buf[..n]) {
+                        Admission::Pass => ua.handle_message(Instant::now().into_std(), from, Transport::Udp, &buf[..n]),
+                        Admission::Drop => {}
+                        Admission::Refuse(data) => {
+                            if let Err(e) = sockets.udp.send_to(&data, from).await {
+                                tracing::debug!(%from, error = %e, "SIP UDP send failed");
+                            }
+                        }
+                    }
                 }
                 Err(e) => tracing::debug!(error = %e, "SIP UDP receive error"),
             },
             r = sockets.tcp.accept() => match r {
                 Ok((stream, from)) => {
-                    let w = spawn_stream(stream, from, stream_tx.clone());
+                    let w = spawn_stream(stream, from, stream_tx.clone(), max_message);
                     streams.insert(from, w);
                 }
                 Err(e) => tracing::debug!(error = %e, "SIP TCP accept error"),
             },
             Some(ev) = stream_rx.recv() => match ev {
-                StreamEvent::Message(from, data) => {
-                    ua.handle_message(Instant::now().into_std(), from, Transport::Tcp, &data);
-                }
+                StreamEvent::Message(from, data) => match admit(&mut guard, &config, proxy, from, &data) {
+                    Admission::Pass => ua.handle_message(Instant::now().into_std(), from, Transport::Tcp, &data),
+                    Admission::Drop => {}
+                    Admission::Refuse(data) => {
+                        if let Some(w) = streams.get(&from) {
+                            let _ = w.send(data);
+                        }
+                    }
+                },
                 StreamEvent::Closed(from) => { streams.remove(&from); }
             },
             c = commands.recv() => match c {
@@ -334,6 +400,7 @@ pub async fn run(
 async fn connect(
     dest: SocketAddr,
     events: &mpsc::UnboundedSender<StreamEvent>,
+    max_message: usize,
 ) -> Option<mpsc::UnboundedSender<Bytes>> {
     let stream =
         match tokio::time::timeout(std::time::Duration::from_secs(2), TcpStream::connect(dest))
@@ -342,7 +409,7 @@ async fn connect(
             Ok(Ok(s)) => s,
             _ => return None,
         };
-    Some(spawn_stream(stream, dest, events.clone()))
+    Some(spawn_stream(stream, dest, events.clone(), max_message))
 }
 
 /// Spawns the reader and writer of one SIP TCP connection; returns the writer's channel.
@@ -350,6 +417,7 @@ fn spawn_stream(
     stream: TcpStream,
     peer: SocketAddr,
     events: mpsc::UnboundedSender<StreamEvent>,
+    max_message: usize,
 ) -> mpsc::UnboundedSender<Bytes> {
     if let Err(e) = stream.set_nodelay(true) {
         tracing::debug!(error = %e, "TCP_NODELAY not set");
@@ -371,7 +439,7 @@ fn spawn_stream(
                 Ok(_) => {}
             }
             loop {
-                match framing::next_message(&buf, MAX_SIP_MESSAGE) {
+                match framing::next_message(&buf, max_message) {
                     Ok(Some((skip, len))) => {
                         let _ = buf.split_to(skip);
                         let msg = buf.split_to(len).freeze();

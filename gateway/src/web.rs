@@ -52,5 +52,8 @@ pub fn routes<S: Clone + Send + Sync + 'static>() -> Router<S> {
         .route("/softphone.css", get(|| async { serve(&SOFTPHONE_CSS) }))
         .route("/webrtc-gateway.js", get(|| async { serve(&SDK_JS) }))
         .route("/sdk/webrtc-gateway.js", get(|| async { serve(&SDK_JS) }))
-        .route("/sdk/webrtc-gateway.d.ts", get(|| async { serve(&SDK_TYPES) }))
+        .route(
+            "/sdk/webrtc-gateway.d.ts",
+            get(|| async { serve(&SDK_TYPES) }),
+        )
 }

@@ -80,6 +80,50 @@ impl BrowserCodec {
     }
 }
 
+/// The offer without the audio telephone-event payload types whose clock rate `drop(rate)` picks:
+/// their `m=` format entries and their rtpmap/fmtp/rtcp-fb lines.
+pub fn strip_telephone_events(sdp: &str, drop: impl Fn(u32) -> bool) -> String {
+    let mut gone: Vec<String> = Vec::new();
+    for line in sdp.lines() {
+        if let Some(rest) = line.strip_prefix("a=rtpmap:")
+            && let Some((pt, enc)) = rest.split_once(' ')
+            && let Some(rate) = enc.strip_prefix("telephone-event/")
+            && rate.trim().parse::<u32>().is_ok_and(&drop)
+        {
+            gone.push(pt.to_owned());
+        }
+    }
+    if gone.is_empty() {
+        return sdp.to_owned();
+    }
+    let is_gone_attr = |line: &str| {
+        ["a=rtpmap:", "a=fmtp:", "a=rtcp-fb:"].iter().any(|p| {
+            line.strip_prefix(p)
+                .and_then(|r| r.split(' ').next())
+                .is_some_and(|pt| gone.iter().any(|g| g == pt))
+        })
+    };
+    let mut out = String::with_capacity(sdp.len());
+    for line in sdp.lines() {
+        if is_gone_attr(line) {
+            continue;
+        }
+        if line.starts_with("m=audio ") {
+            let kept: Vec<&str> = line
+                .split(' ')
+                .enumerate()
+                .filter(|(i, f)| *i < 3 || !gone.iter().any(|g| g == f))
+                .map(|(_, f)| f)
+                .collect();
+            out.push_str(&kept.join(" "));
+        } else {
+            out.push_str(line);
+        }
+        out.push_str("\r\n");
+    }
+    out
+}
+
 /// What the leg reports to its driver.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LegEvent {
@@ -164,7 +208,13 @@ impl WebrtcLeg {
             .build(now)
             .map_err(stack)?;
 
-        let offer = RTCSessionDescription::offer(params.offer_sdp.to_owned())
+        // The stack matches codecs by MIME type and fmtp only; Chromium's two telephone-events
+        // (126/8000 and 110/48000) share an fmtp, so keep only the one at our codec's rate.
+        let offer_sdp = match params.telephone_event {
+            Some((_, rate)) => strip_telephone_events(params.offer_sdp, |r| r != rate),
+            None => params.offer_sdp.to_owned(),
+        };
+        let offer = RTCSessionDescription::offer(offer_sdp)
             .map_err(|e| WebrtcError::Offer(e.to_string()))?;
         pc.set_remote_description(now, offer)
             .map_err(|e| WebrtcError::Offer(e.to_string()))?;
@@ -389,5 +439,29 @@ impl WebrtcLeg {
         if let Err(e) = self.pc.close() {
             tracing::trace!(error = %e, "webrtc close");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Chromium 156 offers telephone-event at 48000 (110) and 8000 (126): only the one at the
+    /// chosen codec's rate stays, everywhere it appears.
+    #[test]
+    fn strips_the_other_telephone_event() {
+        let offer = include_str!("../../tests/data/sdp/chromium156-audio.sdp");
+        assert!(offer.contains("telephone-event/48000") && offer.contains("telephone-event/8000"));
+        let out = strip_telephone_events(offer, |r| r != 8000);
+        assert!(!out.contains("telephone-event/48000"));
+        assert!(out.contains("telephone-event/8000"));
+        let m = out.lines().find(|l| l.starts_with("m=audio")).unwrap();
+        assert!(!m.split(' ').skip(3).any(|f| f == "110"), "{m}");
+        assert!(m.split(' ').skip(3).any(|f| f == "126"), "{m}");
+        assert!(!out.lines().any(|l| l.starts_with("a=fmtp:110 ")));
+        assert_eq!(
+            strip_telephone_events(offer, |_| false).lines().count(),
+            offer.lines().count()
+        );
     }
 }

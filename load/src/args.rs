@@ -9,7 +9,9 @@ use clap::{Parser, ValueEnum};
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum ArgsError {
     /// `--url` is not `ws://127.0.0.1:<port>/...`.
-    #[error("--url must be ws://127.0.0.1:<port>/<path> (the load generator only runs on loopback): {0}")]
+    #[error(
+        "--url must be ws://127.0.0.1:<port>/<path> (the load generator only runs on loopback): {0}"
+    )]
     Url(String),
     /// `--rate` is not `R/s` or `R` with R > 0.
     #[error("--rate must be calls per second, e.g. 20/s: {0}")]

@@ -105,9 +105,14 @@ mod tests {
     async fn the_echo_returns_every_probe() {
         let echo = Echo::start().unwrap();
         let epoch = Instant::now();
-        let p = measure(echo.addr(), epoch, epoch, epoch + Duration::from_millis(200))
-            .await
-            .unwrap();
+        let p = measure(
+            echo.addr(),
+            epoch,
+            epoch,
+            epoch + Duration::from_millis(200),
+        )
+        .await
+        .unwrap();
         assert!(p.sent() >= 9, "sent {}", p.sent());
         assert_eq!(p.received(), p.sent());
         assert!(p.rtts_us.iter().all(|&us| us < 100_000), "{:?}", p.rtts_us);

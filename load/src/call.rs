@@ -131,14 +131,12 @@ async fn drive(spec: &CallSpec, r: &mut CallResult, probe: &mut Probe) -> Result
 
     let mut c = Client::new(spec, Instant::now()).await?;
     let offer = c.pc.create_offer(None).map_err(webrtc)?;
-    c.pc
-        .set_local_description(Instant::now().into_std(), offer)
+    c.pc.set_local_description(Instant::now().into_std(), offer)
         .map_err(webrtc)?;
-    let sdp = c
-        .pc
-        .local_description()
-        .ok_or_else(|| CallError::Webrtc("no local description".into()))?
-        .sdp;
+    let sdp =
+        c.pc.local_description()
+            .ok_or_else(|| CallError::Webrtc("no local description".into()))?
+            .sdp;
     let t_call = Instant::now();
     send_json(
         &mut ws,

@@ -141,7 +141,11 @@ mod tests {
         let mut payload = [0xFFu8; 160];
         stamp(&mut payload, 42, 1_234_567);
         assert_eq!(read_stamp(&payload), Some((42, 1_234_567)));
-        assert_eq!(&payload[..144], &[0xFF; 144][..], "the audio before it is kept");
+        assert_eq!(
+            &payload[..144],
+            &[0xFF; 144][..],
+            "the audio before it is kept"
+        );
         assert_eq!(read_stamp(&[0u8; 160]), None);
         assert_eq!(read_stamp(&[0u8; 3]), None);
     }

@@ -109,7 +109,11 @@ pub struct Samples {
 impl GatewayUsage {
     /// Derives the usage from samples taken with `calls_up` calls connected during the window.
     pub fn from_samples(pid: u32, s: &Samples, calls_up: u64) -> GatewayUsage {
-        let cpu = s.hold_end.cpu.saturating_sub(s.hold_start.cpu).as_secs_f64();
+        let cpu = s
+            .hold_end
+            .cpu
+            .saturating_sub(s.hold_start.cpu)
+            .as_secs_f64();
         let window = s.hold_secs.max(1e-9);
         let call_seconds = (calls_up as f64 * window).max(1e-9);
         GatewayUsage {
@@ -244,7 +248,12 @@ pub fn table(s: &Summary) -> String {
     let _ = writeln!(t, "setup answer ms     {}", pct(&s.setup_answer_ms));
     let _ = writeln!(t, "setup ICE+DTLS ms   {}", pct(&s.setup_ice_dtls_ms));
     let _ = writeln!(t, "setup connected ms  {}", pct(&s.setup_connected_ms));
-    let _ = writeln!(t, "echo RTT ms         {}  ({})", pct(&s.rtt_ms), s.rtt_matching);
+    let _ = writeln!(
+        t,
+        "echo RTT ms         {}  ({})",
+        pct(&s.rtt_ms),
+        s.rtt_matching
+    );
     let _ = writeln!(t, "baseline RTT ms     {}", pct(&s.baseline_rtt_ms));
     let _ = writeln!(
         t,

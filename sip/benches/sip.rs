@@ -43,23 +43,26 @@ fn sdp(c: &mut Criterion) {
     c.bench_function("sdp SipSdp::parse (Asterisk 200 OK)", |b| {
         b.iter(|| SipSdp::parse(black_box(&answer_text)))
     });
-    c.bench_function("sdp translate one call (offer in -> SIP offer out -> answer codec)", |b| {
-        b.iter(|| {
-            let offer = BrowserOffer::parse(black_box(CHROMIUM_OFFER)).ok()?;
-            let codecs = sip_offer_codecs(&offer, &order).ok()?;
-            let local = SipSdp {
-                session_id: 1,
-                session_version: 1,
-                origin_user: "-".to_owned(),
-                addr: [127, 0, 0, 1].into(),
-                audio: Some(MediaLine::offer(20_000, &codecs)),
-            };
-            let printed = local.to_string();
-            let answer = SipSdp::parse(&answer_text).ok()?;
-            let chosen = choose_answer_codec(&answer, &codecs).ok()?;
-            Some((printed, browser_codec_for(&offer, chosen.sip_codec)))
-        })
-    });
+    c.bench_function(
+        "sdp translate one call (offer in -> SIP offer out -> answer codec)",
+        |b| {
+            b.iter(|| {
+                let offer = BrowserOffer::parse(black_box(CHROMIUM_OFFER)).ok()?;
+                let codecs = sip_offer_codecs(&offer, &order).ok()?;
+                let local = SipSdp {
+                    session_id: 1,
+                    session_version: 1,
+                    origin_user: "-".to_owned(),
+                    addr: [127, 0, 0, 1].into(),
+                    audio: Some(MediaLine::offer(20_000, &codecs)),
+                };
+                let printed = local.to_string();
+                let answer = SipSdp::parse(&answer_text).ok()?;
+                let chosen = choose_answer_codec(&answer, &codecs).ok()?;
+                Some((printed, browser_codec_for(&offer, chosen.sip_codec)))
+            })
+        },
+    );
 }
 
 criterion_group!(benches, sip, sdp);

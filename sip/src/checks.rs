@@ -49,8 +49,12 @@ pub(crate) fn header_block(canonical: &[u8]) -> Result<(), Error> {
         Some(end) => &canonical[..end],
         None => canonical,
     };
+    let lines = logical_lines(head);
+    if let Some(start) = lines.first() {
+        start_line(start)?;
+    }
     let mut seen = [0usize; SINGLE.len()];
-    for line in logical_lines(head).iter().skip(1) {
+    for line in lines.iter().skip(1) {
         let Some((name, value)) = name_value(line) else {
             continue;
         };
@@ -87,6 +91,27 @@ pub(crate) fn header_block(canonical: &[u8]) -> Result<(), Error> {
         }
     }
     Ok(())
+}
+
+/// §7.1: `Method SP Request-URI SP SIP-Version`, one SP each, the URI bare (RFC 4475
+/// §3.1.2.7-10); a status line is left to rsip.
+fn start_line(line: &[u8]) -> Result<(), Error> {
+    if line.starts_with(b"SIP/") {
+        return Ok(());
+    }
+    let parts: Vec<&[u8]> = line.split(|b| *b == b' ').collect();
+    let ok = parts.len() == 3
+        && parts.iter().all(|p| !p.is_empty())
+        && !parts[1]
+            .iter()
+            .any(|b| matches!(b, b'<' | b'>' | b'"' | b'\t'));
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::Parse(
+            "request line is not Method SP Request-URI SP SIP-Version".to_owned(),
+        ))
+    }
 }
 
 /// Splits on `sep` outside quoted strings and `<...>`; `None` for an unterminated quote.
@@ -126,8 +151,7 @@ fn split_outside(value: &[u8], sep: u8) -> Vec<&[u8]> {
 
 fn no_empty_params(header: &'static str, value: &[u8]) -> Result<(), Error> {
     let parts = scan(value, b';').ok_or_else(|| bad(header, "unterminated quoted string"))?;
-    if parts.iter().skip(1).any(|p| p.is_empty()) || parts.first().is_some_and(|p| p.is_empty())
-    {
+    if parts.iter().skip(1).any(|p| p.is_empty()) || parts.first().is_some_and(|p| p.is_empty()) {
         return Err(bad(header, "empty parameter"));
     }
     Ok(())
@@ -185,5 +209,15 @@ mod tests {
         assert!(check("Max-Forwards: 300").is_err());
         assert!(check("Max-Forwards: 0068").is_ok());
         assert!(check("l: 1\r\nContent-Length: 1").is_err());
+        for line in [
+            "INVITE <sip:a@b> SIP/2.0",
+            "INVITE  sip:a@b SIP/2.0",
+            "OPTIONS sip:a SIP/2.0 ",
+        ] {
+            assert!(
+                header_block(format!("{line}\r\nl: 0\r\n\r\n").as_bytes()).is_err(),
+                "{line}"
+            );
+        }
     }
 }

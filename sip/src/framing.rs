@@ -16,7 +16,7 @@ pub fn next_message(buf: &[u8], max_len: usize) -> Result<Option<(usize, usize)>
         return Ok(None);
     };
     let head = &rest[..end];
-    let mut body_len = 0usize;
+    let mut body_len: Option<usize> = None;
     for line in head.split(|b| *b == b'\n') {
         let line = line.strip_suffix(b"\r").unwrap_or(line);
         let Some(colon) = line.iter().position(|b| *b == b':') else {
@@ -26,13 +26,18 @@ pub fn next_message(buf: &[u8], max_len: usize) -> Result<Option<(usize, usize)>
         let name = name.trim();
         if name.eq_ignore_ascii_case("content-length") || name.eq_ignore_ascii_case("l") {
             let value = String::from_utf8_lossy(&line[colon + 1..]);
-            body_len = value
+            let len: usize = value
                 .trim()
                 .parse()
                 .map_err(|_| FramingError::BadContentLength)?;
+            // Two different lengths leave the stream unframeable (RFC 4475 §3.3.9).
+            if body_len.is_some_and(|b| b != len) {
+                return Err(FramingError::BadContentLength);
+            }
+            body_len = Some(len);
         }
     }
-    let total = end + 4 + body_len;
+    let total = end + 4 + body_len.unwrap_or(0);
     if total > max_len {
         return Err(FramingError::TooLarge);
     }
@@ -84,6 +89,10 @@ mod tests {
         assert_eq!(next_message(&b, 10), Err(FramingError::TooLarge));
         assert_eq!(
             next_message(b"X\r\nContent-Length: x\r\n\r\n", 100),
+            Err(FramingError::BadContentLength)
+        );
+        assert_eq!(
+            next_message(b"X\r\nl: 1\r\nContent-Length: 2\r\n\r\nab", 100),
             Err(FramingError::BadContentLength)
         );
     }

@@ -1,10 +1,10 @@
 //! SIP without I/O.
 pub mod auth;
 mod checks;
-mod normalize;
-pub mod salvage;
 pub mod error;
 pub mod message;
+mod normalize;
+pub mod salvage;
 pub mod sdp;
 pub mod transaction;
 

@@ -9,28 +9,63 @@ use crate::Error;
 /// The header block and body of a message, the header block rewritten to the canonical form
 /// rsip reads. Bytes after the first empty line are the body, untouched.
 pub(crate) fn canonical(bytes: &[u8]) -> Result<Vec<u8>, Error> {
-    let (head, body) = match find(bytes, b"\r\n\r\n") {
-        Some(end) => (&bytes[..end], Some(&bytes[end + 4..])),
-        None => (bytes, None),
+    // §7: the empty line after the headers is mandatory, even without a body (RFC 4475
+    // §3.1.2.15 leaves it out).
+    let Some(end) = find(bytes, b"\r\n\r\n") else {
+        return Err(Error::Parse(
+            "no empty line after the header fields".to_owned(),
+        ));
     };
+    let (head, body) = (&bytes[..end], &bytes[end + 4..]);
     let lines = logical_lines(head);
     let mut out = Vec::with_capacity(bytes.len());
     for (i, line) in lines.iter().enumerate() {
         if i == 0 {
-            out.extend_from_slice(line);
+            out.extend_from_slice(&escape_user_semicolons(line));
         } else {
             out.extend_from_slice(b"\r\n");
             header_line(line, &mut out)?;
         }
     }
-    match body {
-        Some(body) => {
-            out.extend_from_slice(b"\r\n\r\n");
-            out.extend_from_slice(body);
-        }
-        None => out.extend_from_slice(b"\r\n"),
-    }
+    out.extend_from_slice(b"\r\n\r\n");
+    out.extend_from_slice(body);
     Ok(out)
+}
+
+/// A `;` in the user part of a `sip:` Request-URI is legal (RFC 4475 §3.1.1.9) but rsip
+/// reads it as the start of URI parameters; `%3B` is the same user (§19.1.4).
+fn escape_user_semicolons(line: &[u8]) -> Vec<u8> {
+    let mut parts = line.splitn(3, |b| *b == b' ');
+    let (Some(method), Some(uri), Some(version)) = (parts.next(), parts.next(), parts.next())
+    else {
+        return line.to_vec();
+    };
+    let lower = uri.to_ascii_lowercase();
+    let scheme_len = if lower.starts_with(b"sip:") {
+        4
+    } else if lower.starts_with(b"sips:") {
+        5
+    } else {
+        return line.to_vec();
+    };
+    let Some(at) = uri.iter().position(|b| *b == b'@') else {
+        return line.to_vec();
+    };
+    let mut out = Vec::with_capacity(line.len() + 8);
+    out.extend_from_slice(method);
+    out.push(b' ');
+    out.extend_from_slice(&uri[..scheme_len]);
+    for &b in &uri[scheme_len..at] {
+        if b == b';' {
+            out.extend_from_slice(b"%3B");
+        } else {
+            out.push(b);
+        }
+    }
+    out.extend_from_slice(&uri[at..]);
+    out.push(b' ');
+    out.extend_from_slice(version);
+    out
 }
 
 /// Splits a header block on CRLF and joins continuation lines (starting with SP or HT) to the
@@ -190,5 +225,6 @@ mod tests {
         assert!(canonical(b"OPTIONS sip:a SIP/2.0\r\nTo: a\0b\r\n\r\n").is_err());
         assert!(canonical(b"OPTIONS sip:a SIP/2.0\r\nTo: a\nX: b\r\n\r\n").is_err());
         assert!(canonical(b"OPTIONS sip:a SIP/2.0\r\nTo: a\tb\r\n\r\n").is_ok());
+        assert!(canonical(b"OPTIONS sip:a SIP/2.0\r\nl: 0\r\n").is_err());
     }
 }

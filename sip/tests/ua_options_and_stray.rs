@@ -88,8 +88,9 @@ fn inbound_invite_is_refused_and_acked() {
     h.assert_drains_to_nothing();
 }
 
-/// STYLE.md §3 / RFC 3261 §18.3: garbage, a truncated message and a message whose body is
-/// shorter than its Content-Length are dropped: nothing sent, no event, no state, no panic.
+/// STYLE.md §3 / RFC 3261 §18.3: garbage and truncated messages are dropped (nothing sent, no
+/// event, no state, no panic); a request whose body is shorter than its Content-Length gets a
+/// stateless 400 (RFC 4475 §3.1.2.2).
 #[test]
 fn garbage_and_truncated_messages_are_dropped() {
     let mut h = Harness::udp();
@@ -101,7 +102,6 @@ fn garbage_and_truncated_messages_are_dropped() {
         b"garbage".to_vec(),
         vec![0xff, 0x00, 0xfe, 0x80, 0x0d, 0x0a],
         bye.as_bytes()[..bye.len() / 2].to_vec(),
-        invite.as_bytes()[..invite.len() - 40].to_vec(),
         invite.replace("branch=z9hG4bKPj", "branch=").into_bytes()[..60].to_vec(),
     ];
     for bytes in inputs {
@@ -111,6 +111,13 @@ fn garbage_and_truncated_messages_are_dropped() {
         assert_eq!(h.ua.transaction_count(), 0);
         assert_eq!(h.ua.session_count(), 0);
     }
+    // RFC 4475 §3.1.2.2: a body shorter than Content-Length is answered 400, statelessly.
+    h.receive(&invite.as_bytes()[..invite.len() - 40]);
+    let sent = h.sent();
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert_eq!(response(&sent[0]).status_code.code(), 400);
+    assert_eq!(h.ua.transaction_count(), 0);
+    assert_eq!(h.ua.poll_event(), None);
     // Every prefix of a real message, too.
     for cut in 0..invite.len() {
         h.receive(&invite.as_bytes()[..cut]);

@@ -134,7 +134,8 @@ window.__gw = (() => {
   gw.start = async (opts) => {
     const hello = await gw.connect(opts.wsUrl);
     const stream = await openMic();
-    const pc = new RTCPeerConnection({ iceServers: hello.ice_servers || [] });
+    // opts.iceTransportPolicy: 'relay' forces every path through the TURN server of hello.
+    const pc = new RTCPeerConnection({ iceServers: hello.ice_servers || [], iceTransportPolicy: opts.iceTransportPolicy || 'all' });
     gw.pc = pc;
     gw.ref = opts.ref || 'c1';
     playRemote(pc);
@@ -221,6 +222,51 @@ window.__gw = (() => {
       if (stat.type === 'inbound-rtp') out.inbound.push(stat);
     });
     return out;
+  };
+
+  // The selected ICE candidate pair of the call (getStats): {state, local: {candidateType,
+  // address, port, protocol, relayProtocol}, remote: {...}, bytesSent, bytesReceived, active:
+  // [pairs that carried media], transportBytesSent, transportBytesReceived}, or null.
+  gw.selectedPair = async (pc) => {
+    const peer = pc || gw.pc;
+    if (!peer) return null;
+    const report = await peer.getStats();
+    const byId = new Map();
+    report.forEach((stat) => byId.set(stat.id, stat));
+    let pair = null;
+    report.forEach((stat) => {
+      if (stat.type === 'transport' && stat.selectedCandidatePairId) pair = byId.get(stat.selectedCandidatePairId);
+    });
+    if (!pair) {
+      report.forEach((stat) => {
+        if (stat.type === 'candidate-pair' && stat.nominated && stat.state === 'succeeded') pair = stat;
+      });
+    }
+    if (!pair) return null;
+    const side = (id) => {
+      const c = byId.get(id);
+      return c ? { candidateType: c.candidateType, address: c.address, port: c.port, protocol: c.protocol, relayProtocol: c.relayProtocol || null } : null;
+    };
+    // Every pair that carried media, and the transport's totals: the two ends may each send on
+    // a different nominated pair (Chromium renominates; the remote agent may keep its first).
+    const active = [];
+    let transport = null;
+    report.forEach((stat) => {
+      if (stat.type === 'transport') transport = stat;
+      if (stat.type === 'candidate-pair' && ((stat.bytesSent || 0) > 0 || (stat.bytesReceived || 0) > 0)) {
+        active.push({ local: side(stat.localCandidateId), remote: side(stat.remoteCandidateId), bytesSent: stat.bytesSent || 0, bytesReceived: stat.bytesReceived || 0 });
+      }
+    });
+    return {
+      state: pair.state,
+      local: side(pair.localCandidateId),
+      remote: side(pair.remoteCandidateId),
+      bytesSent: pair.bytesSent || 0,
+      bytesReceived: pair.bytesReceived || 0,
+      active,
+      transportBytesSent: transport ? transport.bytesSent || 0 : 0,
+      transportBytesReceived: transport ? transport.bytesReceived || 0 : 0,
+    };
   };
 
   // Harness self-test: a call between two RTCPeerConnections of this page, over 127.0.0.1.

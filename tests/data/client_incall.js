@@ -1,7 +1,7 @@
 // In-call additions to the test client (tests/data/client.js), injected after it into the same
 // page by tests/support/incall.rs. They drive the features of issue 4 from the browser: DTMF
 // (RTCDTMFSender and the `dtmf` message), hold/unhold, ICE restart with a new `offer`, and a
-// signaling WebSocket dropped and resumed. Everything is recorded in window.__gw like the rest.
+// signaling WebSocket lost and resumed. Everything is recorded in window.__gw like the rest.
 (() => {
   const gw = window.__gw;
   const now = () => performance.now();
@@ -71,24 +71,25 @@
     connectionState: gw.pc ? gw.pc.connectionState : null,
   });
 
-  // Closes the signaling WebSocket as a network change would (the peer connection stays up).
-  // Its close is a note, not an event, so that the harness does not take it for a failure.
-  // Resolves with the session id of the closed session and the wall-clock time of the close.
-  gw.dropSignaling = () => {
+  // Watches the signaling WebSocket for its loss (the test cuts the TCP connection under it, as a
+  // network change would: no Close frame). The close becomes a note, not an event, so that the
+  // harness does not take it for a failure; `gw.signalingLost` resolves with the session id of
+  // the lost session and how the socket closed. Returns the session id.
+  gw.watchSignalingLoss = () => {
     const hello = gw.events.find((e) => e.msg.type === 'hello');
     if (!hello) throw new Error('no hello received');
     const ws = gw.ws;
-    return withTimeout(
+    gw.signalingLost = withTimeout(
       new Promise((resolve) => {
         ws.onclose = (event) => {
-          note(`signaling WebSocket closed by the test (code ${event.code})`);
-          resolve({ sessionId: hello.msg.session_id, closedAtWall: performance.timeOrigin + now() });
+          note(`signaling WebSocket lost (code ${event.code}, clean ${event.wasClean})`);
+          resolve({ sessionId: hello.msg.session_id, code: event.code, wasClean: event.wasClean });
         };
-        ws.close(1000, 'network change (test)');
       }),
-      10000,
-      'closing the WebSocket'
+      15000,
+      'loss of the WebSocket'
     );
+    return { sessionId: hello.msg.session_id };
   };
 
   // Opens a new WebSocket with `wsUrl` (same token) and sends `resume` with `sessionId` as its

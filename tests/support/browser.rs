@@ -107,6 +107,12 @@ impl Browser {
             .context("the browser session is closed")
     }
 
+    /// The WebDriver session itself, for what [`Browser::eval`] cannot do: real clicks, the
+    /// window size, screenshots (tests/support/page.rs).
+    pub(crate) fn webdriver(&self) -> Result<&Client> {
+        self.client()
+    }
+
     /// Navigates to `url` (http://127.0.0.1:..., a secure context) and injects the test client.
     pub(crate) async fn open(&self, url: &str) -> Result<()> {
         let client = self.client()?;

@@ -257,6 +257,11 @@ impl Gateway {
         }
     }
 
+    /// The gateway's process id (for `/proc/<pid>`: open files, memory, CPU).
+    pub(crate) fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// The gateway's SIP port on 127.0.0.1.
     pub(crate) fn sip_port(&self) -> u16 {
         self.sip_port

@@ -3,6 +3,7 @@
 //! at what the browser received after a given point (a call's second `connected`, for instance).
 
 pub(crate) mod phone;
+pub(crate) mod relay;
 pub(crate) mod rfc4733;
 
 use std::time::Duration;
@@ -39,6 +40,34 @@ pub(crate) async fn inject_client(rig: &CallRig) -> Result<()> {
     Ok(())
 }
 
+/// Places the default call from a page whose signaling WebSocket is `ws_url` (e.g. through a
+/// [`relay::TcpRelay`]), and waits for the answer and `connected`; returns the call id.
+pub(crate) async fn call_and_connect_via(
+    rig: &CallRig,
+    ws_url: &str,
+    test: &str,
+) -> Result<String> {
+    let opts = json!({
+        "wsUrl": ws_url,
+        "to": "600",
+        "ref": "c1",
+        "callType": "audio",
+        "trickle": true,
+        "codecs": [],
+    });
+    rig.browser
+        .eval("return window.__gw.start(arguments[0]);", vec![opts])
+        .await
+        .context("placing the call from the browser")?;
+    let answer = rig.wait_answer(Duration::from_secs(10)).await?;
+    rig.wait_state("connected", Duration::from_secs(15)).await?;
+    rig.report_setup(test).await;
+    answer["call_id"]
+        .as_str()
+        .map(str::to_owned)
+        .context("answer without call_id")
+}
+
 /// Places the default call (PCMU passthrough where the SIP side answers PCMU) and waits for the
 /// answer and `connected`; returns the call id.
 pub(crate) async fn call_and_connect(rig: &CallRig, test: &str) -> Result<String> {
@@ -69,7 +98,8 @@ pub(crate) async fn mark(rig: &CallRig) -> Result<usize> {
 }
 
 /// Polls the browser's messages from index `from` on until one satisfies `wanted`, within
-/// `timeout`; returns its index (the mark just past it is `index + 1`) and the message. Fails at once on an `error` or an `ended` (from `from` on) that `wanted` rejects,
+/// `timeout`; returns its index (the mark just past it is `index + 1`) and the message. Fails
+/// at once on an `error` or an `ended` (from `from` on) that `wanted` rejects,
 /// and on any `__ws_closed` (the test client records an unexpected close of its WebSocket so).
 pub(crate) async fn wait_after(
     rig: &CallRig,
@@ -82,7 +112,7 @@ pub(crate) async fn wait_after(
     loop {
         let messages = rig.messages().await?;
         let recent = messages.get(from..).unwrap_or_default();
-        if let Some(at) = recent.iter().position(|m| wanted(m)) {
+        if let Some(at) = recent.iter().position(&wanted) {
             return Ok((from + at, recent[at].clone()));
         }
         if let Some(fatal) = recent
@@ -172,7 +202,7 @@ pub(crate) async fn wait_sipp_message(
         let found: Vec<String> = sipp
             .logged()
             .into_iter()
-            .filter(|m| wanted(m))
+            .filter(&wanted)
             .map(|m| m.text)
             .collect();
         if let Some(message) = found.get(n.saturating_sub(1)) {

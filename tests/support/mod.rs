@@ -7,16 +7,20 @@
 pub(crate) mod ami;
 pub(crate) mod baresip;
 pub(crate) mod browser;
+pub(crate) mod coturn;
 pub(crate) mod device;
 pub(crate) mod gateway;
 pub(crate) mod inbound;
 pub(crate) mod incall;
+pub(crate) mod load;
 pub(crate) mod odoo;
+pub(crate) mod page;
 pub(crate) mod ports;
 pub(crate) mod rig;
 pub(crate) mod sipp;
 pub(crate) mod sipp_log;
 pub(crate) mod stub_http;
+pub(crate) mod tls;
 pub(crate) mod tone;
 pub(crate) mod ws;
 

@@ -565,7 +565,8 @@ impl MediaSession {
             let n = m
                 .bridge
                 .browser_to_sip(now_ms, f, &pkt.payload, &mut self.out);
-            if n > 0 {
+            // The phone holds (we answered recvonly, RFC 3264 §8.4): nothing goes to it.
+            if n > 0 && !self.remote_hold {
                 self.rtcp.on_sent(&self.out[..n]);
                 let _ = self.sockets.rtp.try_send_to(&self.out[..n], m.sip_remote);
             }

@@ -14,6 +14,7 @@ mod inbound;
 mod keepalive;
 mod mid_call;
 mod outbound;
+mod refuse;
 mod register;
 mod reinvite;
 mod sdp_answer;
@@ -61,6 +62,34 @@ impl Transport {
     fn reliable(self) -> bool {
         matches!(self, Transport::Tcp)
     }
+}
+
+/// Requests larger than this go over TCP even toward a UDP proxy (RFC 3261 §18.1.1: within
+/// 200 bytes of a 1500-byte path MTU).
+pub const UDP_SIZE_LIMIT: usize = 1300;
+
+/// RFC 3261 §18.1.1: a request over [`UDP_SIZE_LIMIT`] meant for UDP goes over TCP, its top
+/// Via saying so; a request whose top Via already says TCP (a CANCEL or ACK copying the Via
+/// of such an INVITE) follows it, so a transaction never changes transport.
+fn fit_transport(mut req: Request, transport: Transport) -> (Request, Transport) {
+    if transport != Transport::Udp {
+        return (req, transport);
+    }
+    let via_says_tcp = message::top_via(&req).is_ok_and(|v| v.transport == rsip::Transport::Tcp);
+    if via_says_tcp {
+        return (req, Transport::Tcp);
+    }
+    if message::to_bytes(&SipMessage::Request(req.clone())).len() <= UDP_SIZE_LIMIT {
+        return (req, transport);
+    }
+    for header in req.headers.iter_mut() {
+        if let rsip::Header::Via(via) = header {
+            let value = via.value().replacen("SIP/2.0/UDP", "SIP/2.0/TCP", 1);
+            *via = rsip::headers::Via::new(value);
+            break;
+        }
+    }
+    (req, Transport::Tcp)
 }
 
 /// Static settings of the user agent.
@@ -282,9 +311,20 @@ impl<R: RngCore> UserAgent<R> {
         let msg = match message::parse(data) {
             Ok(m) => m,
             Err(e) => {
-                tracing::warn!(%from, error = %e, "unparseable SIP message dropped");
-                // Without a parsed Via there is nowhere safe to answer (RFC 3261 §18.2.2), so an
-                // unparseable message is dropped; RFC 4475 handling refines this later.
+                // RFC 3261 §8.2 / RFC 4475 §3: a request whose Via can still be read is answered
+                // (400, or 416/501/505), statelessly; anything else is dropped.
+                let tag = message::new_tag(&mut self.rng);
+                match crate::salvage::reply(data, &tag) {
+                    Some(s) => {
+                        tracing::debug!(%from, error = %e, code = s.code, "unparseable SIP request refused");
+                        self.transmits.push_back(Transmit {
+                            dest: from,
+                            transport,
+                            data: s.response,
+                        });
+                    }
+                    None => tracing::debug!(%from, error = %e, "unparseable SIP message dropped"),
+                }
                 return;
             }
         };
@@ -426,6 +466,15 @@ impl<R: RngCore> UserAgent<R> {
                 answer: None,
             },
         );
+        if let Some((code, header)) = refuse::refusal(&req) {
+            let tag = message::new_tag(&mut self.rng);
+            let mut resp = message::response_for(&req, code, None, Some(&tag));
+            if let Some(h) = header {
+                resp.headers.push(h);
+            }
+            self.feed(now, &key, TxInput::FromTu(resp));
+            return;
+        }
         let has_to_tag = message::to_tag(&req).ok().flatten().is_some();
         match req.method {
             Method::Invite if !has_to_tag => self.on_new_invite(now, &key, from, transport, req),
@@ -506,6 +555,7 @@ impl<R: RngCore> UserAgent<R> {
         dest: SocketAddr,
         transport: Transport,
     ) {
+        let (req, transport) = fit_transport(req, transport);
         let reliable = transport.reliable();
         let timers = self.cfg.timers;
         let key = match TransactionKey::for_request(&req, false) {
@@ -631,5 +681,85 @@ impl<R: RngCore> UserAgent<R> {
             transport,
             data,
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::transaction::TimerConfig;
+    use rand::SeedableRng;
+
+    fn ua(display_name: &str) -> UserAgent<rand_chacha::ChaCha8Rng> {
+        let cfg = UaConfig {
+            local: SocketAddr::from(([127, 0, 0, 1], 5080)),
+            transport: Transport::Udp,
+            proxy: SocketAddr::from(([127, 0, 0, 1], 5060)),
+            domain: "127.0.0.1".into(),
+            username: "gwtest".into(),
+            password: "pw".into(),
+            display_name: Some(display_name.into()),
+            user_agent: "webrtc-gateway-test".into(),
+            timers: TimerConfig::default(),
+        };
+        UserAgent::new(cfg, rand_chacha::ChaCha8Rng::seed_from_u64(1))
+    }
+
+    #[allow(clippy::disallowed_methods)] // the origin of virtual time; never read again
+    fn t0() -> Instant {
+        Instant::now()
+    }
+
+    /// RFC 3261 §18.1.1: an INVITE over 1300 bytes toward a UDP proxy goes over TCP with a TCP
+    /// Via, and its CANCEL follows it; a small one stays on UDP.
+    #[test]
+    fn large_request_goes_over_tcp() {
+        let now = t0();
+        let mut small = ua("Gateway");
+        small.invite(now, 1, "600", "v=0\r\n").unwrap();
+        let t = small.poll_transmit().unwrap();
+        assert_eq!(t.transport, Transport::Udp);
+        assert!(t.data.len() <= UDP_SIZE_LIMIT);
+
+        let mut big = ua(&"x".repeat(1400));
+        big.invite(now, 1, "600", "v=0\r\n").unwrap();
+        let t = big.poll_transmit().unwrap();
+        assert_eq!(t.transport, Transport::Tcp);
+        assert!(t.data.len() > UDP_SIZE_LIMIT);
+        let msg = message::parse(&t.data).unwrap();
+        assert_eq!(
+            message::top_via(&msg).unwrap().transport,
+            rsip::Transport::Tcp
+        );
+        // §17.1.1.1: over TCP, Timer A does not retransmit.
+        big.handle_timeout(now + std::time::Duration::from_secs(2));
+        assert_eq!(big.poll_transmit(), None);
+        // The CANCEL copies the INVITE's Via and takes the same transport (§9.1).
+        let trying = String::from_utf8(t.data.to_vec())
+            .unwrap()
+            .split("\r\n\r\n")
+            .next()
+            .unwrap()
+            .lines()
+            .filter(|l| {
+                ["Via:", "From:", "To:", "Call-ID:", "CSeq:"]
+                    .iter()
+                    .any(|p| l.starts_with(p))
+            })
+            .fold(String::from("SIP/2.0 180 Ringing\r\n"), |acc, l| {
+                acc + l + "\r\n"
+            })
+            + "Content-Length: 0\r\n\r\n";
+        big.handle_message(now, t.dest, Transport::Tcp, trying.as_bytes());
+        while big.poll_event().is_some() {}
+        big.hangup(now, 1);
+        let cancel = big.poll_transmit().unwrap();
+        assert_eq!(cancel.transport, Transport::Tcp);
+        assert!(cancel.data.starts_with(b"CANCEL "));
+        let msg = message::parse(&cancel.data).unwrap();
+        assert_eq!(
+            message::top_via(&msg).unwrap().transport,
+            rsip::Transport::Tcp
+        );
     }
 }

@@ -30,6 +30,10 @@ pub struct App {
     pub odoo_users: Option<Arc<crate::odoo_users::OdooUsers>>,
     /// The AMI clients (`None` without `[[ami.servers]]`); set at start.
     pub ami: Option<Arc<crate::ami::Ami>>,
+    /// Prometheus metrics.
+    pub metrics: crate::metrics::Metrics,
+    /// Set on SIGTERM: no new calls; calls in progress finish (graceful shutdown).
+    pub draining: std::sync::atomic::AtomicBool,
     next_handle: AtomicU64,
     /// 0 unknown, 1 reachable, 2 unreachable (OPTIONS keepalive).
     proxy_status: AtomicU8,
@@ -53,9 +57,16 @@ impl App {
             reporter: None,
             odoo_users: None,
             ami: None,
+            metrics: crate::metrics::Metrics::default(),
+            draining: std::sync::atomic::AtomicBool::new(false),
             next_handle: AtomicU64::new(1),
             proxy_status: AtomicU8::new(0),
         })
+    }
+
+    /// Whether the gateway is shutting down (no new calls).
+    pub fn is_draining(&self) -> bool {
+        self.draining.load(Ordering::Relaxed)
     }
 
     /// A fresh handle for an outbound SIP session.

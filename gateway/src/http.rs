@@ -24,6 +24,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/ws", get(ws))
         .merge(crate::ami::api::routes())
         .merge(crate::web::routes())
+        .merge(crate::ops::routes())
         .with_state(app)
 }
 

@@ -142,6 +142,33 @@ impl Hub {
         self.lock().calls.insert(call_id.to_owned(), control);
     }
 
+    /// Calls in progress (every direction).
+    pub fn call_count(&self) -> usize {
+        self.lock().calls.len()
+    }
+
+    /// The control channels of every call in progress.
+    pub fn all_calls(&self) -> Vec<mpsc::UnboundedSender<CallControl>> {
+        self.lock().calls.values().cloned().collect()
+    }
+
+    /// Users whose last registration state is `registered`.
+    pub fn registered_count(&self) -> usize {
+        self.lock()
+            .users
+            .values()
+            .filter(|u| {
+                matches!(
+                    u.registration,
+                    Some(ServerMessage::Registration {
+                        state: RegistrationStatus::Registered,
+                        ..
+                    })
+                )
+            })
+            .count()
+    }
+
     /// Forgets a call.
     pub fn remove_call(&self, call_id: &str) {
         self.lock().calls.remove(call_id);

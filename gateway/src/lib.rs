@@ -7,7 +7,9 @@ pub mod call;
 pub mod doctor;
 pub mod http;
 pub mod hub;
+pub mod metrics;
 pub mod odoo_users;
+pub mod ops;
 pub mod report;
 pub mod signaling;
 pub mod sip_driver;
@@ -75,7 +77,9 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     if let Some(tls) = tls {
         // TLS (issue 7): the listener sets TCP_NODELAY itself, before the handshake.
         let listener = tls::TlsListener::new(listener, tls)?;
-        axum::serve(listener, http::router(app)).await?;
+        axum::serve(listener, http::router(app.clone()))
+            .with_graceful_shutdown(ops::shutdown_signal(app))
+            .await?;
         return Ok(());
     }
     // TCP_NODELAY on every WebSocket: Nagle's algorithm costs ~40 ms per call setup (STYLE.md §4).
@@ -84,6 +88,8 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             tracing::debug!(error = %e, "TCP_NODELAY not set");
         }
     });
-    axum::serve(listener, http::router(app)).await?;
+    axum::serve(listener, http::router(app.clone()))
+        .with_graceful_shutdown(ops::shutdown_signal(app))
+        .await?;
     Ok(())
 }

@@ -1,8 +1,9 @@
 //! Per-IP admission for the SIP listener, sans-I/O (time is passed in): a token bucket of
 //! `sip.rate_limit_per_ip` requests per second (burst: two seconds' worth) drops a source's
-//! excess requests silently, and a source that keeps sending into an empty bucket (as many
-//! dropped requests as the burst, with no request let through in between) is blocked for
-//! `sip.block_for`: every datagram from it is dropped. Scanners (friendly-scanner, sipvicious)
+//! excess requests silently, and a source that keeps sending well over the rate is blocked for
+//! `sip.block_for`: every datagram from it is dropped. "Well over" is a second bucket that
+//! fills by one per dropped request and drains at the rate: it overflows (at the burst size)
+//! only while a source sends more than twice the rate. Scanners (friendly-scanner, sipvicious)
 //! send exactly such bursts. Responses are never throttled, only dropped while blocked.
 
 use std::collections::HashMap;
@@ -41,8 +42,8 @@ const MAX_TRACKED: usize = 16_384;
 struct Bucket {
     tokens: f64,
     last: Instant,
-    /// Requests dropped since the last one let through.
-    dropped_in_row: u32,
+    /// Dropped requests, draining at the rate.
+    penalty: f64,
     blocked_until: Option<Instant>,
 }
 
@@ -94,7 +95,7 @@ impl SipGuard {
         let bucket = self.buckets.entry(source).or_insert(Bucket {
             tokens: burst,
             last: now,
-            dropped_in_row: 0,
+            penalty: 0.0,
             blocked_until: None,
         });
         if let Some(until) = bucket.blocked_until {
@@ -103,7 +104,7 @@ impl SipGuard {
                 return Verdict::Block;
             }
             bucket.blocked_until = None;
-            bucket.dropped_in_row = 0;
+            bucket.penalty = 0.0;
             bucket.tokens = burst;
             bucket.last = now;
             tracing::info!(%source, "SIP source unblocked");
@@ -112,17 +113,18 @@ impl SipGuard {
             return Verdict::Accept;
         }
         let elapsed = now.saturating_duration_since(bucket.last).as_secs_f64();
-        bucket.tokens = (bucket.tokens + elapsed * f64::from(rate)).min(burst);
+        let refill = elapsed * f64::from(rate);
+        bucket.tokens = (bucket.tokens + refill).min(burst);
+        bucket.penalty = (bucket.penalty - refill).max(0.0);
         bucket.last = now;
         if bucket.tokens >= 1.0 {
             bucket.tokens -= 1.0;
-            bucket.dropped_in_row = 0;
             return Verdict::Accept;
         }
-        bucket.dropped_in_row += 1;
+        bucket.penalty += 1.0;
         self.stats.throttled += 1;
         if let Some(block_for) = self.block_for
-            && f64::from(bucket.dropped_in_row) >= burst
+            && bucket.penalty >= burst
         {
             bucket.blocked_until = Some(now + block_for);
             self.stats.blocks += 1;
@@ -199,6 +201,28 @@ mod tests {
         let after = now + Duration::from_secs(60);
         assert_eq!(g.check(after, scanner, true), Verdict::Accept);
         assert_eq!(g.stats().blocks, 1);
+    }
+
+    /// A scanner at 40 times the rate is blocked within a fraction of a second even though
+    /// tokens trickle back in between; a source at 1.5 times the rate is only throttled.
+    #[test]
+    fn sustained_excess_blocks_mild_excess_throttles() {
+        let start = t0();
+        let mut g = SipGuard::new(Some(20), Some(Duration::from_secs(60)));
+        let scanner = ip("127.0.0.2");
+        let blocked_at = (0..800u64)
+            .map(|i| (i, start + Duration::from_micros(1250 * i)))
+            .find(|(_, now)| g.check(*now, scanner, true) == Verdict::Block)
+            .map(|(i, _)| i);
+        assert!(blocked_at.is_some_and(|i| i < 100), "{blocked_at:?}");
+        assert_eq!(g.stats().blocks, 1);
+
+        let mut g = SipGuard::new(Some(20), Some(Duration::from_secs(60)));
+        let verdicts: Vec<Verdict> = (0..3000u64)
+            .map(|i| g.check(start + Duration::from_micros(33_333 * i), scanner, true))
+            .collect();
+        assert!(verdicts.contains(&Verdict::Throttle));
+        assert!(!verdicts.contains(&Verdict::Block));
     }
 
     /// Responses are never throttled, even from a source whose bucket is empty.

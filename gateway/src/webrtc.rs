@@ -138,6 +138,8 @@ pub struct WebrtcLeg {
     pc: RTCPeerConnection,
     sender: RTCRtpSenderId,
     ssrc: u32,
+    /// The telephone-event clock rate answered, so a renegotiation keeps the same one.
+    te_rate: Option<u32>,
     local_addr: SocketAddr,
     connected: bool,
 }
@@ -285,6 +287,7 @@ impl WebrtcLeg {
                 pc,
                 sender,
                 ssrc: params.ssrc,
+                te_rate: params.telephone_event.map(|t| t.1),
                 local_addr: params.local_addr,
                 connected: false,
             },
@@ -295,7 +298,11 @@ impl WebrtcLeg {
     /// Answers a new offer from the browser on the same connection (ICE restart after a network
     /// change, RFC 8445 §9): the media keeps its SSRCs, codecs and sockets; only ICE starts over.
     pub fn renegotiate(&mut self, now: Instant, offer_sdp: &str) -> Result<String, WebrtcError> {
-        let offer = RTCSessionDescription::offer(offer_sdp.to_owned())
+        let offer_sdp = match self.te_rate {
+            Some(rate) => strip_telephone_events(offer_sdp, |r| r != rate),
+            None => offer_sdp.to_owned(),
+        };
+        let offer = RTCSessionDescription::offer(offer_sdp)
             .map_err(|e| WebrtcError::Offer(e.to_string()))?;
         self.pc
             .set_remote_description(now, offer)

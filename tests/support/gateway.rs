@@ -297,6 +297,30 @@ impl Gateway {
     }
 }
 
+impl Gateway {
+    /// Sends SIGTERM (graceful shutdown).
+    pub(crate) fn terminate(&self) {
+        // SAFETY: kill(2) with a pid we spawned and own; no memory is involved.
+        unsafe {
+            libc::kill(self.child.id() as libc::pid_t, libc::SIGTERM);
+        }
+    }
+
+    /// Waits up to `timeout` for the process to exit; its exit code, or `None` if still running.
+    pub(crate) async fn wait_exit(&mut self, timeout: Duration) -> Option<i32> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Some(status.code().unwrap_or(-1));
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return None;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
 impl Drop for Gateway {
     fn drop(&mut self) {
         // Best effort: the process may already be gone.

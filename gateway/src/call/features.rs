@@ -60,7 +60,13 @@ impl InCall {
     }
 
     /// Client hold/unhold: a re-INVITE with `a=sendonly` or back to `a=sendrecv` (RFC 3264 §8.4).
-    pub(crate) fn set_hold(&mut self, app: &App, hold: bool, answered: bool) -> Replies {
+    pub(crate) fn set_hold(
+        &mut self,
+        app: &App,
+        media: &mut MediaSession,
+        hold: bool,
+        answered: bool,
+    ) -> Replies {
         if !answered {
             return vec![self.error("the call is not answered yet".into())];
         }
@@ -81,6 +87,7 @@ impl InCall {
             sdp: self.local.to_string(),
         });
         self.held = hold;
+        media.set_local_hold(hold);
         vec![self.state(if hold {
             CallState::Held
         } else {
@@ -158,6 +165,7 @@ impl InCall {
             SessionEvent::ReinviteFailed { code } => {
                 // The previous state stays: undo our local view of the hold.
                 self.held = !self.held;
+                media.set_local_hold(self.held);
                 if let Some(audio) = self.local.audio.as_mut() {
                     audio.direction = if self.held {
                         Direction::SendOnly

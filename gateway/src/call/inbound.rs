@@ -121,6 +121,11 @@ fn on_incoming(app: &Arc<App>, call: IncomingCall, events: mpsc::UnboundedReceiv
             return;
         }
     };
+    if app.is_draining() {
+        tracing::info!(%user, "INVITE while shutting down: 503");
+        reject(503);
+        return;
+    }
     let devices = app.hub.devices(&user);
     if devices.is_empty() {
         tracing::info!(%user, "INVITE for a user with no device connected: 480");
@@ -179,6 +184,7 @@ impl Inbound {
         media.start_stun(&app).await;
         let (ctl_tx, mut control) = mpsc::unbounded_channel();
         app.hub.add_call(&call_id, ctl_tx);
+        app.metrics.call_started(true);
         let _ = app.sip.send(SipCommand::Ring {
             handle: call.handle,
         });
@@ -392,7 +398,7 @@ impl Inbound {
                 let hold = matches!(c, CallControl::Hold);
                 let confirmed = self.confirmed;
                 let replies = match self.in_call.as_mut() {
-                    Some(ic) => ic.set_hold(&self.app, hold, confirmed),
+                    Some(ic) => ic.set_hold(&self.app, media, hold, confirmed),
                     None => Vec::new(),
                 };
                 self.to_answering(replies);
@@ -549,6 +555,7 @@ impl Inbound {
             tracing::info!(call_id = %self.call_id, setup_ms = self.started.elapsed().as_secs_f64() * 1000.0, "inbound call connected");
             self.state(CallState::Connected, Some(200));
             self.connected_at = Some(Instant::now());
+            self.app.metrics.setup(self.started.elapsed().as_secs_f64());
             let mut f = serde_json::Map::new();
             f.insert("sip_code".into(), 200.into());
             self.report.event(Kind::Connected, f);
@@ -586,6 +593,7 @@ impl Inbound {
             let _ = d.tx.send(CallEvent::Finished(self.call_id.clone()));
         }
         self.report.flush().await;
+        self.app.metrics.call_ended(true, &reason);
     }
 }
 

@@ -18,6 +18,7 @@ use super::bridge::{Bridge, BridgeMode, DtmfError, DtmfSetup, LegIds};
 use super::rtcp_leg::RtcpLeg;
 use super::stun;
 use crate::app::App;
+use crate::metrics::LegCounts;
 use crate::signaling::messages::IceCandidate;
 use crate::webrtc::{BrowserCodec, LegEvent, LegParams, WebrtcLeg};
 
@@ -174,8 +175,10 @@ pub(crate) struct MediaSession {
     epoch: Instant,
     /// The codecs in use, once built: (browser, SIP).
     codecs: Option<(AudioCodec, AudioCodec)>,
-    /// The phone put us on hold: no RTP expected from it.
+    /// The phone put us on hold: no RTP expected from it, none sent to it.
     remote_hold: bool,
+    /// The browser put the call on hold: no RTP expected from the phone.
+    local_hold: bool,
     /// What the gateway receives from the browser, for the quality report.
     browser_rx: ReceiveStats,
     /// Packets received per leg since the last one-way check.
@@ -184,6 +187,9 @@ pub(crate) struct MediaSession {
     last_check: Instant,
     /// The SIP-side RTP source we latched onto (symmetric RTP); later packets must come from it.
     latched: Option<SocketAddr>,
+    /// Packet counts since the last flush into the gateway's metrics: (webrtc, sip).
+    counts: (LegCounts, LegCounts),
+    app: std::sync::Arc<App>,
     /// Addresses that may source the SIP side's RTP besides the SDP's: Asterisk's own.
     trusted: Vec<gateway_config::IpRange>,
     proxy_ip: std::net::IpAddr,
@@ -191,7 +197,7 @@ pub(crate) struct MediaSession {
 
 impl MediaSession {
     /// Binds the call's sockets; fails when the port range is exhausted.
-    pub(crate) async fn bind(app: &App, call_id: &str) -> Result<Self, String> {
+    pub(crate) async fn bind(app: &std::sync::Arc<App>, call_id: &str) -> Result<Self, String> {
         let sockets = bind_sockets(app).await?;
         let mut rng = rand::thread_rng();
         Ok(Self {
@@ -213,11 +219,14 @@ impl MediaSession {
             epoch: Instant::now(),
             codecs: None,
             remote_hold: false,
+            local_hold: false,
             browser_rx: ReceiveStats::new(),
             rx_count: (0, 0),
             one_way: OneWayDetector::default(),
             last_check: Instant::now(),
             latched: None,
+            counts: (LegCounts::default(), LegCounts::default()),
+            app: app.clone(),
             trusted: app.config.sip.trunk_sources.clone(),
             proxy_ip: app.proxy_addr.ip(),
         })
@@ -349,6 +358,9 @@ impl MediaSession {
                 tracing::debug!(error = %e, "buffered candidate refused");
             }
         }
+        if plan.browser_kind != plan.sip_codec {
+            self.app.metrics.transcoding(1);
+        }
         self.codecs = Some((plan.browser_kind, plan.sip_codec));
         tracing::info!(
             call_id = %self.call_id,
@@ -407,9 +419,17 @@ impl MediaSession {
     }
 
     /// The phone holds (sendonly/inactive): RTP from it stops, which is neither a timeout nor
-    /// one-way audio.
+    /// one-way audio, and nothing is sent to it.
     pub(crate) fn set_remote_hold(&mut self, hold: bool) {
         self.remote_hold = hold;
+        self.one_way.reset();
+        self.last_rx_sip = Instant::now();
+    }
+
+    /// The browser holds the call (we offered sendonly): the phone stops sending, which is
+    /// neither a timeout nor one-way audio; the browser's audio still goes out.
+    pub(crate) fn set_local_hold(&mut self, hold: bool) {
+        self.local_hold = hold;
         self.one_way.reset();
         self.last_rx_sip = Instant::now();
     }
@@ -549,6 +569,8 @@ impl MediaSession {
             let clock = self.codecs.map_or(8000, |c| c.0.clock_rate());
             let arrival =
                 (now.duration_since(self.epoch).as_secs_f64() * f64::from(clock)) as u64 as u32;
+            self.counts.0.packets_in += 1;
+            self.counts.0.bytes_in += pkt.payload.len() as u64;
             self.browser_rx.on_packet(
                 pkt.header.sequence_number,
                 pkt.header.timestamp,
@@ -567,6 +589,8 @@ impl MediaSession {
                 .browser_to_sip(now_ms, f, &pkt.payload, &mut self.out);
             // The phone holds (we answered recvonly, RFC 3264 §8.4): nothing goes to it.
             if n > 0 && !self.remote_hold {
+                self.counts.1.packets_out += 1;
+                self.counts.1.bytes_out += n as u64;
                 self.rtcp.on_sent(&self.out[..n]);
                 let _ = self.sockets.rtp.try_send_to(&self.out[..n], m.sip_remote);
             }
@@ -627,6 +651,8 @@ impl MediaSession {
         let now = Instant::now();
         self.last_rx_sip = now;
         self.rx_count.1 += 1;
+        self.counts.1.packets_in += 1;
+        self.counts.1.bytes_in += n as u64;
         self.rtcp.on_received(data, now);
         let now = now.into_std();
         let Media { leg, bridge, .. } = m;
@@ -672,6 +698,7 @@ impl MediaSession {
         let since = now.duration_since(self.last_check);
         if since >= Duration::from_secs(1) {
             self.last_check = now;
+            self.flush_counts();
             let (w, s) = std::mem::take(&mut self.rx_count);
             if self.timeout_armed
                 && !self.remote_hold
@@ -694,8 +721,22 @@ impl MediaSession {
         event
     }
 
+    /// Adds the packets counted since the last flush to the gateway's metrics.
+    fn flush_counts(&mut self) {
+        let (w, s) = std::mem::take(&mut self.counts);
+        self.app.metrics.media(w, s, 0);
+    }
+
     /// Closes the WebRTC leg (DTLS close_notify) and lets the sockets go.
     pub(crate) fn close(mut self) {
+        self.flush_counts();
+        let lost = self.browser_rx.lost().max(0) as u64 + self.rtcp.lost();
+        self.app
+            .metrics
+            .media(LegCounts::default(), LegCounts::default(), lost);
+        if matches!(self.codecs, Some((b, s)) if b != s) {
+            self.app.metrics.transcoding(-1);
+        }
         if let Some(m) = self.media.as_mut() {
             m.leg.close();
             while let Some((dest, data)) = m.leg.poll_transmit() {

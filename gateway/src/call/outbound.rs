@@ -70,6 +70,7 @@ pub(super) async fn run(
                 "no_media_ports",
             )));
             let _ = to_session.send(CallEvent::Finished(req.call_id.clone()));
+            app.hub.remove_call(&req.call_id);
             return;
         }
     };
@@ -150,6 +151,7 @@ pub(super) async fn run(
             sip_call_id: id_tx,
         })
     };
+    call.app.metrics.call_started(false);
     let end = if sent.is_err() {
         (Some(503), "sip_unavailable".to_owned())
     } else {
@@ -181,6 +183,8 @@ pub(super) async fn run(
     }
     call.send(ended);
     call.report.flush().await;
+    call.app.metrics.call_ended(false, &reason);
+    call.app.hub.remove_call(&call.req.call_id);
     let _ = call
         .to_session
         .send(CallEvent::Finished(call.req.call_id.clone()));
@@ -260,8 +264,8 @@ impl Outbound {
                         };
                         self.send(reply);
                     }
-                    Some(CallControl::Hold) => self.hold(true),
-                    Some(CallControl::Unhold) => self.hold(false),
+                    Some(CallControl::Hold) => self.hold(media, true),
+                    Some(CallControl::Unhold) => self.hold(media, false),
                     Some(CallControl::Dtmf(digits)) => {
                         for r in self.in_call.send_digits(&self.app, media, &digits) {
                             self.send(r);
@@ -292,8 +296,11 @@ impl Outbound {
         }
     }
 
-    fn hold(&mut self, hold: bool) {
-        for r in self.in_call.set_hold(&self.app, hold, self.sip_answered) {
+    fn hold(&mut self, media: &mut MediaSession, hold: bool) {
+        for r in self
+            .in_call
+            .set_hold(&self.app, media, hold, self.sip_answered)
+        {
             self.send(r);
         }
     }
@@ -308,6 +315,7 @@ impl Outbound {
             );
             self.state(CallState::Connected, Some(200));
             self.connected_at = Some(Instant::now());
+            self.app.metrics.setup(self.started.elapsed().as_secs_f64());
             let mut f = serde_json::Map::new();
             f.insert("sip_code".into(), 200.into());
             self.report.event(Kind::Connected, f);

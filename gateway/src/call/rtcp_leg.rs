@@ -90,9 +90,15 @@ impl RtcpLeg {
                     let rtt = rtcp::rtt(now_compact, block.lsr, block.dlsr)
                         .map(rtcp::compact_to_duration);
                     self.remote_report = Some((block.fraction_lost, block.jitter, rtt));
+                    self.last_block = Some(block);
                 }
             }
         }
+    }
+
+    /// Packets lost in what the SIP side sent us (RFC 3550 A.3).
+    pub(crate) fn lost(&self) -> u64 {
+        self.recv.lost().max(0) as u64
     }
 
     /// The SIP leg's quality: what we receive, what the peer reports, and the E-model MOS.

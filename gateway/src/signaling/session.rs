@@ -41,6 +41,7 @@ pub async fn run(app: Arc<App>, user: String, mut socket: WebSocket) {
     let session_id = random_id();
     let (tx, mut rx) = mpsc::unbounded_channel::<CallEvent>();
     tracing::info!(%session_id, %user, "session opened");
+    app.metrics.ws_session(1);
 
     let mut ice_servers: Vec<serde_json::Value> = app
         .config
@@ -67,6 +68,7 @@ pub async fn run(app: Arc<App>, user: String, mut socket: WebSocket) {
         ice_servers,
     };
     if send(&mut socket, &hello).await.is_err() {
+        app.metrics.ws_session(-1);
         return;
     }
     let (registration, first) = app.hub.join(
@@ -99,6 +101,7 @@ pub async fn run(app: Arc<App>, user: String, mut socket: WebSocket) {
                 // This connection resumes an older session: the socket moves there, and this
                 // session (which has no calls) just leaves.
                 let _ = target.send(*ws);
+                s.app.metrics.ws_session(-1);
                 if let Some(generation) = s.app.hub.leave(&s.user, &s.session_id) {
                     hub::on_last_device(s.app.clone(), s.user.clone(), generation);
                 }
@@ -373,6 +376,13 @@ impl Session {
     }
 
     fn place_call(&mut self, reference: String, to: String, sdp: String) -> Option<ServerMessage> {
+        if self.app.is_draining() {
+            return Some(error(
+                Some(reference),
+                ErrorCode::Unavailable,
+                "the gateway is shutting down",
+            ));
+        }
         if self.calls.by_ref.contains_key(&reference) {
             return Some(error(
                 Some(reference),
@@ -410,6 +420,7 @@ impl Session {
         let call_id = random_id();
         tracing::info!(%call_id, %reference, number = %to, "call requested");
         let (ctl_tx, ctl_rx) = mpsc::unbounded_channel();
+        self.app.hub.add_call(&call_id, ctl_tx.clone());
         self.calls.own.insert(call_id.clone(), ctl_tx);
         self.calls.by_ref.insert(reference.clone(), call_id.clone());
         let req = CallRequest {
@@ -439,6 +450,7 @@ impl Session {
             hub::on_last_device(self.app.clone(), self.user.clone(), generation);
         }
         tracing::info!(session_id = %self.session_id, user = %self.user, "session closed");
+        self.app.metrics.ws_session(-1);
     }
 }
 

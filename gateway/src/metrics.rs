@@ -1,0 +1,287 @@
+//! Prometheus metrics (`GET /metrics`, text exposition format 0.0.4).
+//!
+//! Counters are plain atomics. The media path never touches them per packet: each call sums its
+//! packets locally and adds them here once a second and when it ends.
+
+use std::fmt::Write;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+
+/// Upper bounds (seconds) of the call setup histogram buckets.
+const SETUP_BUCKETS: [f64; 10] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0];
+
+/// A leg's packet counters, as one call accumulates them between flushes.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct LegCounts {
+    /// Packets received on the leg.
+    pub packets_in: u64,
+    /// Bytes received on the leg.
+    pub bytes_in: u64,
+    /// Packets sent on the leg.
+    pub packets_out: u64,
+    /// Bytes sent on the leg.
+    pub bytes_out: u64,
+}
+
+#[derive(Default)]
+struct LegTotals {
+    packets_in: AtomicU64,
+    bytes_in: AtomicU64,
+    packets_out: AtomicU64,
+    bytes_out: AtomicU64,
+}
+
+impl LegTotals {
+    fn add(&self, c: LegCounts) {
+        self.packets_in.fetch_add(c.packets_in, Ordering::Relaxed);
+        self.bytes_in.fetch_add(c.bytes_in, Ordering::Relaxed);
+        self.packets_out.fetch_add(c.packets_out, Ordering::Relaxed);
+        self.bytes_out.fetch_add(c.bytes_out, Ordering::Relaxed);
+    }
+}
+
+/// The gateway's metrics.
+#[derive(Default)]
+pub struct Metrics {
+    calls_active_outbound: AtomicI64,
+    calls_active_inbound: AtomicI64,
+    transcoding_active: AtomicI64,
+    ws_sessions: AtomicI64,
+    /// (direction, outcome) -> count; touched once per call end.
+    calls_total: Mutex<Vec<((&'static str, String), u64)>>,
+    setup_buckets: [AtomicU64; SETUP_BUCKETS.len()],
+    setup_count: AtomicU64,
+    setup_sum_us: AtomicU64,
+    webrtc: LegTotals,
+    sip: LegTotals,
+    rtp_lost: AtomicU64,
+}
+
+impl Metrics {
+    /// A call started (`inbound` or `outbound`).
+    pub fn call_started(&self, inbound: bool) {
+        self.active(inbound).fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A call ended with this outcome (the `ended` reason).
+    pub fn call_ended(&self, inbound: bool, outcome: &str) {
+        self.active(inbound).fetch_sub(1, Ordering::Relaxed);
+        let direction = if inbound { "inbound" } else { "outbound" };
+        let mut totals = self.calls_total.lock().unwrap_or_else(|p| p.into_inner());
+        match totals
+            .iter_mut()
+            .find(|((d, o), _)| *d == direction && o == outcome)
+        {
+            Some((_, n)) => *n += 1,
+            None => totals.push(((direction, outcome.to_owned()), 1)),
+        }
+    }
+
+    fn active(&self, inbound: bool) -> &AtomicI64 {
+        if inbound {
+            &self.calls_active_inbound
+        } else {
+            &self.calls_active_outbound
+        }
+    }
+
+    /// A call's setup time (request to connected).
+    pub fn setup(&self, seconds: f64) {
+        for (i, bound) in SETUP_BUCKETS.iter().enumerate() {
+            if seconds <= *bound {
+                self.setup_buckets[i].fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        self.setup_count.fetch_add(1, Ordering::Relaxed);
+        self.setup_sum_us
+            .fetch_add((seconds * 1e6) as u64, Ordering::Relaxed);
+    }
+
+    /// A transcoding bridge started (`+1`) or ended (`-1`).
+    pub fn transcoding(&self, delta: i64) {
+        self.transcoding_active.fetch_add(delta, Ordering::Relaxed);
+    }
+
+    /// A WebSocket session opened (`+1`) or closed (`-1`).
+    pub fn ws_session(&self, delta: i64) {
+        self.ws_sessions.fetch_add(delta, Ordering::Relaxed);
+    }
+
+    /// Adds one call's packet counts since its last flush.
+    pub fn media(&self, webrtc: LegCounts, sip: LegCounts, lost: u64) {
+        self.webrtc.add(webrtc);
+        self.sip.add(sip);
+        self.rtp_lost.fetch_add(lost, Ordering::Relaxed);
+    }
+
+    /// The exposition text; `extra` appends gauges owned elsewhere (registrations, AMI, outbox).
+    pub fn render(&self, extra: &[(&str, &str, f64)]) -> String {
+        let mut out = String::with_capacity(4096);
+        let g = |v: &AtomicI64| v.load(Ordering::Relaxed);
+        let c = |v: &AtomicU64| v.load(Ordering::Relaxed);
+        gauge(
+            &mut out,
+            "webrtc_gateway_calls_active",
+            "Calls in progress.",
+            &[
+                (
+                    "direction=\"outbound\"",
+                    g(&self.calls_active_outbound) as f64,
+                ),
+                (
+                    "direction=\"inbound\"",
+                    g(&self.calls_active_inbound) as f64,
+                ),
+            ],
+        );
+        let totals: Vec<(String, f64)> = self
+            .calls_total
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .map(|((d, o), n)| {
+                (
+                    format!("direction=\"{d}\",outcome=\"{}\"", escape(o)),
+                    *n as f64,
+                )
+            })
+            .collect();
+        let _ = writeln!(
+            out,
+            "# HELP webrtc_gateway_calls_total Calls ended, by direction and outcome."
+        );
+        let _ = writeln!(out, "# TYPE webrtc_gateway_calls_total counter");
+        for (labels, v) in &totals {
+            let _ = writeln!(out, "webrtc_gateway_calls_total{{{labels}}} {v}");
+        }
+        let _ = writeln!(
+            out,
+            "# HELP webrtc_gateway_call_setup_seconds Time from the call request to connected."
+        );
+        let _ = writeln!(out, "# TYPE webrtc_gateway_call_setup_seconds histogram");
+        for (i, bound) in SETUP_BUCKETS.iter().enumerate() {
+            let _ = writeln!(
+                out,
+                "webrtc_gateway_call_setup_seconds_bucket{{le=\"{bound}\"}} {}",
+                c(&self.setup_buckets[i])
+            );
+        }
+        let count = c(&self.setup_count);
+        let _ = writeln!(
+            out,
+            "webrtc_gateway_call_setup_seconds_bucket{{le=\"+Inf\"}} {count}"
+        );
+        let _ = writeln!(
+            out,
+            "webrtc_gateway_call_setup_seconds_sum {}",
+            c(&self.setup_sum_us) as f64 / 1e6
+        );
+        let _ = writeln!(out, "webrtc_gateway_call_setup_seconds_count {count}");
+        for (leg, t) in [("webrtc", &self.webrtc), ("sip", &self.sip)] {
+            for (name, help, v) in [
+                (
+                    "rtp_packets_received_total",
+                    "RTP packets received, by leg.",
+                    &t.packets_in,
+                ),
+                (
+                    "rtp_bytes_received_total",
+                    "RTP bytes received, by leg.",
+                    &t.bytes_in,
+                ),
+                (
+                    "rtp_packets_sent_total",
+                    "RTP packets sent, by leg.",
+                    &t.packets_out,
+                ),
+                (
+                    "rtp_bytes_sent_total",
+                    "RTP bytes sent, by leg.",
+                    &t.bytes_out,
+                ),
+            ] {
+                let _ = writeln!(out, "# HELP webrtc_gateway_{name} {help}");
+                let _ = writeln!(out, "# TYPE webrtc_gateway_{name} counter");
+                let _ = writeln!(out, "webrtc_gateway_{name}{{leg=\"{leg}\"}} {}", c(v));
+            }
+        }
+        let _ = writeln!(
+            out,
+            "# HELP webrtc_gateway_rtp_lost_total RTP packets lost (sequence gaps), all legs."
+        );
+        let _ = writeln!(out, "# TYPE webrtc_gateway_rtp_lost_total counter");
+        let _ = writeln!(out, "webrtc_gateway_rtp_lost_total {}", c(&self.rtp_lost));
+        gauge(
+            &mut out,
+            "webrtc_gateway_transcoding_calls",
+            "Calls transcoding Opus <-> G.711.",
+            &[("", g(&self.transcoding_active) as f64)],
+        );
+        gauge(
+            &mut out,
+            "webrtc_gateway_ws_sessions",
+            "Open WebSocket sessions.",
+            &[("", g(&self.ws_sessions) as f64)],
+        );
+        for (name, help, v) in extra {
+            gauge(&mut out, name, help, &[("", *v)]);
+        }
+        out
+    }
+}
+
+fn gauge(out: &mut String, name: &str, help: &str, values: &[(&str, f64)]) {
+    let _ = writeln!(out, "# HELP {name} {help}");
+    let _ = writeln!(out, "# TYPE {name} gauge");
+    for (labels, v) in values {
+        if labels.is_empty() {
+            let _ = writeln!(out, "{name} {v}");
+        } else {
+            let _ = writeln!(out, "{name}{{{labels}}} {v}");
+        }
+    }
+}
+
+/// Label values escape `\`, `"` and newlines (exposition format).
+fn escape(v: &str) -> String {
+    v.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_counters_histogram_and_gauges() {
+        let m = Metrics::default();
+        m.call_started(false);
+        m.call_started(true);
+        m.call_ended(true, "busy");
+        m.setup(0.02);
+        m.media(
+            LegCounts {
+                packets_in: 10,
+                bytes_in: 1600,
+                packets_out: 9,
+                bytes_out: 1440,
+            },
+            LegCounts::default(),
+            2,
+        );
+        let text = m.render(&[("webrtc_gateway_registrations", "Registered users.", 3.0)]);
+        assert!(text.contains("webrtc_gateway_calls_active{direction=\"outbound\"} 1"));
+        assert!(text.contains("webrtc_gateway_calls_active{direction=\"inbound\"} 0"));
+        assert!(
+            text.contains("webrtc_gateway_calls_total{direction=\"inbound\",outcome=\"busy\"} 1")
+        );
+        assert!(text.contains("webrtc_gateway_call_setup_seconds_bucket{le=\"0.01\"} 0"));
+        assert!(text.contains("webrtc_gateway_call_setup_seconds_bucket{le=\"0.025\"} 1"));
+        assert!(text.contains("webrtc_gateway_call_setup_seconds_count 1"));
+        assert!(text.contains("webrtc_gateway_rtp_packets_received_total{leg=\"webrtc\"} 10"));
+        assert!(text.contains("webrtc_gateway_rtp_lost_total 2"));
+        assert!(text.contains("webrtc_gateway_registrations 3"));
+        assert_eq!(escape("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
+    }
+}

@@ -67,8 +67,27 @@ struct WsQuery {
 async fn ws(
     State(app): State<Arc<App>>,
     Query(q): Query<WsQuery>,
+    headers: axum::http::HeaderMap,
     upgrade: WebSocketUpgrade,
 ) -> Response {
+    // A browser always sends Origin; a page from another site must not use a visitor's token
+    // (cross-site WebSocket hijacking). Non-browser clients without Origin are allowed.
+    if let Some(origin) = headers
+        .get(axum::http::header::ORIGIN)
+        .and_then(|o| o.to_str().ok())
+        && !app.config.http.is_origin_allowed(origin)
+    {
+        tracing::warn!(%origin, "WebSocket refused: origin not in http.allowed_origins");
+        return (axum::http::StatusCode::FORBIDDEN, "origin not allowed").into_response();
+    }
+    if app.metrics.ws_sessions_now() >= app.config.http.max_sessions as i64 {
+        tracing::warn!("WebSocket refused: http.max_sessions reached");
+        return (
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            "too many sessions",
+        )
+            .into_response();
+    }
     let user = q.token.as_deref().and_then(|t| authenticate(&app, t));
     upgrade
         .max_message_size(4 * session::MAX_FRAME)

@@ -37,6 +37,8 @@ type Detached = (String, mpsc::UnboundedSender<axum::extract::ws::WebSocket>);
 struct State {
     users: HashMap<String, UserEntry>,
     calls: HashMap<String, mpsc::UnboundedSender<CallControl>>,
+    /// The user each call belongs to (for `sip.max_calls_per_user`).
+    call_users: HashMap<String, String>,
     detached: HashMap<String, Detached>,
 }
 
@@ -169,9 +171,32 @@ impl Hub {
             .count()
     }
 
+    /// Makes a call of `user` addressable and counted against the user's limit.
+    pub fn add_user_call(
+        &self,
+        user: &str,
+        call_id: &str,
+        control: mpsc::UnboundedSender<CallControl>,
+    ) {
+        let mut s = self.lock();
+        s.calls.insert(call_id.to_owned(), control);
+        s.call_users.insert(call_id.to_owned(), user.to_owned());
+    }
+
+    /// The user's calls in progress.
+    pub fn user_calls(&self, user: &str) -> usize {
+        self.lock()
+            .call_users
+            .values()
+            .filter(|u| *u == user)
+            .count()
+    }
+
     /// Forgets a call.
     pub fn remove_call(&self, call_id: &str) {
-        self.lock().calls.remove(call_id);
+        let mut s = self.lock();
+        s.calls.remove(call_id);
+        s.call_users.remove(call_id);
     }
 
     /// The control channel of a call.

@@ -107,6 +107,11 @@ impl Metrics {
         self.ws_sessions.fetch_add(delta, Ordering::Relaxed);
     }
 
+    /// Open WebSocket sessions now.
+    pub fn ws_sessions_now(&self) -> i64 {
+        self.ws_sessions.load(Ordering::Relaxed)
+    }
+
     /// Adds one call's packet counts since its last flush.
     pub fn media(&self, webrtc: LegCounts, sip: LegCounts, lost: u64) {
         self.webrtc.add(webrtc);

@@ -140,6 +140,7 @@ pub struct WebrtcLeg {
     ssrc: u32,
     /// The telephone-event clock rate answered, so a renegotiation keeps the same one.
     te_rate: Option<u32>,
+    candidates: CandidatePolicy,
     local_addr: SocketAddr,
     connected: bool,
 }
@@ -160,6 +161,8 @@ pub struct LegParams<'a> {
     pub telephone_event: Option<(u8, u32)>,
     /// SSRC of the gateway's outgoing audio toward the browser.
     pub ssrc: u32,
+    /// Which remote candidates to try.
+    pub candidates: CandidatePolicy,
 }
 
 impl WebrtcLeg {
@@ -216,6 +219,7 @@ impl WebrtcLeg {
             Some((_, rate)) => strip_telephone_events(params.offer_sdp, |r| r != rate),
             None => params.offer_sdp.to_owned(),
         };
+        let offer_sdp = params.candidates.filter_sdp(&offer_sdp);
         let offer = RTCSessionDescription::offer(offer_sdp)
             .map_err(|e| WebrtcError::Offer(e.to_string()))?;
         pc.set_remote_description(now, offer)
@@ -288,6 +292,7 @@ impl WebrtcLeg {
                 sender,
                 ssrc: params.ssrc,
                 te_rate: params.telephone_event.map(|t| t.1),
+                candidates: params.candidates.clone(),
                 local_addr: params.local_addr,
                 connected: false,
             },
@@ -302,6 +307,7 @@ impl WebrtcLeg {
             Some(rate) => strip_telephone_events(offer_sdp, |r| r != rate),
             None => offer_sdp.to_owned(),
         };
+        let offer_sdp = self.candidates.filter_sdp(&offer_sdp);
         let offer = RTCSessionDescription::offer(offer_sdp)
             .map_err(|e| WebrtcError::Offer(e.to_string()))?;
         self.pc
@@ -321,6 +327,10 @@ impl WebrtcLeg {
             return Ok(());
         };
         if c.candidate.trim().is_empty() {
+            return Ok(());
+        }
+        if !self.candidates.allows(&c.candidate) {
+            tracing::debug!("remote candidate refused by policy");
             return Ok(());
         }
         self.pc
@@ -470,5 +480,111 @@ mod tests {
             strip_telephone_events(offer, |_| false).lines().count(),
             offer.lines().count()
         );
+    }
+}
+
+/// Which remote ICE candidates the gateway will try (issue 8, media safety): never the
+/// unspecified, multicast, broadcast or link-local addresses, nor the gateway's own media ports,
+/// nor a configured deny range; mDNS `.local` names are ignored (the gateway cannot resolve them).
+#[derive(Debug, Clone, Default)]
+pub struct CandidatePolicy {
+    /// `[webrtc] deny_candidates`.
+    pub deny: Vec<gateway_config::IpRange>,
+    /// The gateway's own media addresses (host IP, public IP).
+    pub own_ips: Vec<std::net::IpAddr>,
+    /// The RTP port range.
+    pub own_ports: (u16, u16),
+}
+
+impl CandidatePolicy {
+    /// Whether a `candidate:` attribute (with or without the `a=` prefix) may be used.
+    pub fn allows(&self, candidate: &str) -> bool {
+        let body = candidate
+            .trim()
+            .trim_start_matches("a=")
+            .trim_start_matches("candidate:");
+        let fields: Vec<&str> = body.split_whitespace().collect();
+        let (Some(addr), Some(port)) = (fields.get(4), fields.get(5)) else {
+            return false;
+        };
+        if addr.ends_with(".local") {
+            return false;
+        }
+        let (Ok(ip), Ok(port)) = (addr.parse::<std::net::IpAddr>(), port.parse::<u16>()) else {
+            return false;
+        };
+        let bad_kind = match ip {
+            std::net::IpAddr::V4(v4) => {
+                v4.is_unspecified() || v4.is_multicast() || v4.is_broadcast() || v4.is_link_local()
+            }
+            std::net::IpAddr::V6(v6) => {
+                v6.is_unspecified() || v6.is_multicast() || (v6.segments()[0] & 0xffc0) == 0xfe80
+            }
+        };
+        let own =
+            self.own_ips.contains(&ip) && (self.own_ports.0..=self.own_ports.1).contains(&port);
+        !(bad_kind || own || port == 0 || self.deny.iter().any(|r| r.contains(ip)))
+    }
+
+    /// The offer without the candidate lines this policy refuses.
+    pub fn filter_sdp(&self, sdp: &str) -> String {
+        let mut out = String::with_capacity(sdp.len());
+        for line in sdp.lines() {
+            if line.starts_with("a=candidate:") && !self.allows(line) {
+                tracing::debug!("remote candidate refused by policy");
+                continue;
+            }
+            out.push_str(line);
+            out.push_str("\r\n");
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod candidate_tests {
+    use super::*;
+
+    fn policy() -> CandidatePolicy {
+        CandidatePolicy {
+            deny: vec!["10.0.0.0/8".parse().unwrap()],
+            own_ips: vec!["127.0.0.1".parse().unwrap()],
+            own_ports: (20000, 20099),
+        }
+    }
+
+    fn cand(addr: &str, port: u16) -> String {
+        format!("candidate:1 1 udp 2122260223 {addr} {port} typ host generation 0")
+    }
+
+    /// Issue 8 point 5: the addresses an attacker could use to aim media at others or at us.
+    #[test]
+    fn refuses_dangerous_candidates() {
+        let p = policy();
+        assert!(p.allows(&cand("127.0.0.1", 50000)));
+        assert!(p.allows(&cand("192.0.2.7", 40000)));
+        for (addr, port) in [
+            ("0.0.0.0", 4000),
+            ("224.0.0.1", 4000),
+            ("255.255.255.255", 4000),
+            ("169.254.1.1", 4000),
+            ("fe80::1", 4000),
+            ("ff02::1", 4000),
+            ("10.1.2.3", 4000),
+            ("127.0.0.1", 20010),
+            ("abcd-1234.local", 4000),
+            ("not-an-ip", 4000),
+            ("192.0.2.7", 0),
+        ] {
+            assert!(!p.allows(&cand(addr, port)), "{addr}:{port}");
+        }
+        assert!(!p.allows("candidate:garbage"));
+        let sdp = format!(
+            "v=0\r\na={}\r\na={}\r\n",
+            cand("0.0.0.0", 1),
+            cand("127.0.0.1", 50000)
+        );
+        let out = p.filter_sdp(&sdp);
+        assert!(!out.contains("0.0.0.0") && out.contains("50000"));
     }
 }

@@ -70,6 +70,9 @@ pub struct Args {
     /// The gateway's process id: report its CPU over the hold, its memory and its open files.
     #[arg(long)]
     pub gateway_pid: Option<u32>,
+    /// Pace of each client's ICE connectivity checks (the `rtc` default is 200ms).
+    #[arg(long, default_value = "10ms")]
+    pub ice_check_interval: String,
     /// Worker threads of the generator (1 = a single-threaded runtime).
     #[arg(long, default_value_t = 1)]
     pub threads: usize,
@@ -99,6 +102,8 @@ pub struct Plan {
     pub baseline: Option<SocketAddr>,
     /// The gateway process to observe.
     pub gateway_pid: Option<u32>,
+    /// Pace of the clients' ICE checks.
+    pub ice_check_interval: Duration,
 }
 
 impl Plan {
@@ -122,6 +127,7 @@ impl Plan {
             codec: a.codec,
             baseline,
             gateway_pid: a.gateway_pid,
+            ice_check_interval: parse_duration(&a.ice_check_interval)?,
         })
     }
 

@@ -52,6 +52,7 @@ pub async fn run(plan: Plan) -> anyhow::Result<Summary> {
             frames: Arc::clone(&frames),
             epoch,
             media_end,
+            ice_check_interval: plan.ice_check_interval,
         };
         let at = epoch + plan.start_offset(i);
         calls.spawn(async move {

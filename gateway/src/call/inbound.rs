@@ -126,6 +126,11 @@ fn on_incoming(app: &Arc<App>, call: IncomingCall, events: mpsc::UnboundedReceiv
         reject(503);
         return;
     }
+    if app.hub.user_calls(&user) >= app.config.sip.max_calls_per_user as usize {
+        tracing::info!(%user, "INVITE for a user at sip.max_calls_per_user: 486");
+        reject(486);
+        return;
+    }
     let devices = app.hub.devices(&user);
     if devices.is_empty() {
         tracing::info!(%user, "INVITE for a user with no device connected: 480");
@@ -183,7 +188,7 @@ impl Inbound {
         };
         media.start_stun(&app).await;
         let (ctl_tx, mut control) = mpsc::unbounded_channel();
-        app.hub.add_call(&call_id, ctl_tx);
+        app.hub.add_user_call(&user, &call_id, ctl_tx);
         app.metrics.call_started(true);
         let _ = app.sip.send(SipCommand::Ring {
             handle: call.handle,

@@ -332,6 +332,17 @@ impl MediaSession {
                 advertised,
                 srflx,
                 telephone_event: te,
+                candidates: crate::webrtc::CandidatePolicy {
+                    deny: app.config.webrtc.deny_candidates.clone(),
+                    own_ips: [Some(app.config.webrtc.host_ip), app.config.webrtc.public_ip]
+                        .into_iter()
+                        .flatten()
+                        .collect(),
+                    own_ports: (
+                        app.config.media.rtp_ports.start,
+                        app.config.media.rtp_ports.end,
+                    ),
+                },
                 ssrc: browser_ssrc,
             },
         )
@@ -656,7 +667,10 @@ impl MediaSession {
         self.rtcp.on_received(data, now);
         let now = now.into_std();
         let Media { leg, bridge, .. } = m;
+        let sent = &mut self.counts.0;
         bridge.sip_to_browser(data, |f, payload| {
+            sent.packets_out += 1;
+            sent.bytes_out += payload.len() as u64;
             leg.send_rtp(
                 now,
                 f.pt,
@@ -702,12 +716,13 @@ impl MediaSession {
             let (w, s) = std::mem::take(&mut self.rx_count);
             if self.timeout_armed
                 && !self.remote_hold
+                && !self.local_hold
                 && let Some(one_way) = self.one_way.on_interval(since.as_millis() as u64, w, s)
             {
                 return Some(MediaEvent::OneWay(one_way.only_from, one_way.silent_ms));
             }
         }
-        let last_sip = if self.remote_hold {
+        let last_sip = if self.remote_hold || self.local_hold {
             now
         } else {
             self.last_rx_sip

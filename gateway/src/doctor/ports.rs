@@ -69,7 +69,8 @@ async fn healthz<S: AsyncRead + AsyncWrite + Unpin>(
         return None;
     }
     let json: serde_json::Value = serde_json::from_str(body).ok()?;
-    (json["status"] == "ok").then(|| format!("sip.proxy {}", json["sip"]["proxy"]))
+    let proxy = json["sip"]["proxy"].as_str().unwrap_or("unknown");
+    (json["status"] == "ok").then(|| format!("sip.proxy {proxy}"))
 }
 
 /// The address to connect to for a listen address: the wildcard means this host.

@@ -390,16 +390,20 @@ impl Session {
                 "ref already in use",
             ));
         }
-        if to.is_empty()
-            || to.len() > 64
-            || !to
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"+*#.-_".contains(&b))
-        {
+        let is_echo = self.app.config.media.echo_number.as_deref() == Some(to.as_str());
+        if !is_echo && !self.app.config.sip.is_allowed_number(&to) {
             return Some(error(
                 Some(reference),
                 ErrorCode::InvalidNumber,
-                "the number may hold only 0-9 A-Z a-z + * # . - _ (1 to 64)",
+                "the number does not match sip.allowed_numbers",
+            ));
+        }
+        let limit = self.app.config.sip.max_calls_per_user as usize;
+        if self.app.hub.user_calls(&self.user) >= limit {
+            return Some(error(
+                Some(reference),
+                ErrorCode::Unavailable,
+                &format!("at most {limit} calls per user (sip.max_calls_per_user)"),
             ));
         }
         let offer = match BrowserOffer::parse(&sdp) {
@@ -420,7 +424,9 @@ impl Session {
         let call_id = random_id();
         tracing::info!(%call_id, %reference, number = %to, "call requested");
         let (ctl_tx, ctl_rx) = mpsc::unbounded_channel();
-        self.app.hub.add_call(&call_id, ctl_tx.clone());
+        self.app
+            .hub
+            .add_user_call(&self.user, &call_id, ctl_tx.clone());
         self.calls.own.insert(call_id.clone(), ctl_tx);
         self.calls.by_ref.insert(reference.clone(), call_id.clone());
         let req = CallRequest {

@@ -105,7 +105,8 @@ proptest! {
     ) {
         let mut h = Harness::udp();
         let invite = h.invite(1, "600");
-        let answer = reply(*resp.get(RESPONSES), &invite);
+        let response: &str = RESPONSES[resp.index(RESPONSES.len())];
+        let answer = reply(response, &invite);
         feed(&mut h, &mutate(&answer, edit, at, byte))?;
         // The unmutated 200 OK confirms the dialog, so the next mutation hits in-dialog handling.
         feed(&mut h, &reply(ANSWER, &invite))?;

@@ -4,7 +4,7 @@ use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use gateway_media::dtmf::{DtmfRelay, TelephoneEvent};
-use gateway_media::g711::{decode_ulaw, encode_ulaw};
+use gateway_media::g711::{decode_alaw, decode_ulaw, encode_alaw, encode_ulaw};
 use gateway_media::opus::{MAX_PACKET_BYTES, OpusDecoder, OpusEncoder};
 use gateway_media::rewrite::StreamRewriter;
 use gateway_media::rtp::{self, RtpFields, RtpHeader};
@@ -27,6 +27,13 @@ fn g711(c: &mut Criterion) {
     encode_ulaw(&pcm, &mut codes);
     c.bench_function("g711 ulaw decode 20 ms", |b| {
         b.iter(|| decode_ulaw(black_box(&codes), &mut back))
+    });
+    c.bench_function("g711 alaw encode 20 ms", |b| {
+        b.iter(|| encode_alaw(black_box(&pcm), &mut codes))
+    });
+    encode_alaw(&pcm, &mut codes);
+    c.bench_function("g711 alaw decode 20 ms", |b| {
+        b.iter(|| decode_alaw(black_box(&codes), &mut back))
     });
 }
 

@@ -71,7 +71,7 @@ async fn scenario(rig: &InboundRig) -> Result<()> {
     send(rig, &page, json!({"type": "hold", "call_id": call_1})).await?;
     page.wait_state(&call_1, "held", Duration::from_secs(5))
         .await?;
-    let reinvite = wait_request(rig, caller_a, "INVITE", 2).await?;
+    let reinvite = wait_request(rig, caller_a, "INVITE").await?;
     ensure!(
         reinvite.contains("a=sendonly"),
         "the hold re-INVITE should offer a=sendonly (RFC 3264 section 8.4):\n{reinvite}"
@@ -111,6 +111,10 @@ async fn scenario(rig: &InboundRig) -> Result<()> {
         .wait_state(&call_2, "ended", Duration::from_secs(20))
         .await?;
     eprintln!("[inbound_call_waiting] ended: {ended_1} / {ended_2}");
+    ensure!(
+        ended_1["reason"] == "remote_hangup" && ended_2["reason"] == "remote_hangup",
+        "each call should end by its caller's BYE: {ended_1} / {ended_2}"
+    );
     // Each scenario exits 0 only after its BYE got its 200 (and A's only after a sendonly re-INVITE).
     rig.caller_success(caller_a, Duration::from_secs(10))
         .await?;
@@ -147,26 +151,17 @@ async fn send(rig: &InboundRig, device: &Device<'_>, msg: Value) -> Result<()> {
     Ok(())
 }
 
-/// Polls `caller`'s log (at most 5 s) for the `nth` (1-based) received `method` request; its text.
-async fn wait_request(
-    rig: &InboundRig,
-    caller: Caller,
-    method: &str,
-    nth: usize,
-) -> Result<String> {
+/// Polls `caller`'s log (at most 5 s) for the first `method` request it received; its text.
+async fn wait_request(rig: &InboundRig, caller: Caller, method: &str) -> Result<String> {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
     loop {
         let log = rig.caller_log(caller).await;
-        if let Some(m) = log
-            .iter()
-            .filter(|m| !m.sent && m.is_request(method))
-            .nth(nth - 1)
-        {
+        if let Some(m) = first(&log, |m| !m.sent && m.is_request(method)) {
             return Ok(m.text.clone());
         }
         ensure!(
             tokio::time::Instant::now() < deadline,
-            "{caller:?} received no {method} number {nth} within 5 s"
+            "{caller:?} received no {method} within 5 s"
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }

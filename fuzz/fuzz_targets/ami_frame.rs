@@ -6,7 +6,10 @@
 use gateway_ami::{Decoder, Frame, FrameError, Limits};
 use libfuzzer_sys::fuzz_target;
 
-fn decode<'a>(limits: Limits, chunks: impl Iterator<Item = &'a [u8]>) -> Vec<Result<Frame, FrameError>> {
+fn decode<'a>(
+    limits: Limits,
+    chunks: impl Iterator<Item = &'a [u8]>,
+) -> Vec<Result<Frame, FrameError>> {
     let mut d = Decoder::new(limits);
     let mut out = Vec::new();
     for c in chunks {
@@ -26,7 +29,11 @@ fuzz_target!(|data: &[u8]| {
     let limits = if sel & 1 == 0 {
         Limits::default()
     } else {
-        Limits { max_line_len: 64, max_headers: 8, max_message_len: 512 }
+        Limits {
+            max_line_len: 64,
+            max_headers: 8,
+            max_message_len: 512,
+        }
     };
     let whole = decode(limits, std::iter::once(wire));
     let bytes = decode(limits, wire.chunks(1));

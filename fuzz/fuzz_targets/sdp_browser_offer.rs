@@ -27,7 +27,10 @@ fuzz_target!(|data: &[u8]| {
         };
         assert!(!codecs.is_empty(), "Ok(empty) codec list for {order:?}");
         for codec in codecs {
-            assert!(order.contains(&codec), "{codec:?} is not in the SIP order {order:?}");
+            assert!(
+                order.contains(&codec),
+                "{codec:?} is not in the SIP order {order:?}"
+            );
             let browser = browser_codec_for(&offer, codec);
             assert!(
                 browser.is_some(),

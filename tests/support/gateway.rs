@@ -12,7 +12,7 @@ use tempfile::TempDir;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use super::ports::{free_tcp_port, free_udp_port, free_udp_tcp_port, loopback, rtp_block};
+use super::ports::{free_tcp_port, free_udp_tcp_port, loopback, rtp_block};
 use super::tail;
 
 /// How long the gateway may take to answer `/healthz` after it starts.
@@ -159,12 +159,9 @@ impl Gateway {
         let binary = PathBuf::from(env!("CARGO_BIN_EXE_webrtc-gateway"));
         let dir = tempfile::Builder::new().prefix("e2e-gateway-").tempdir()?;
         let http_port = free_tcp_port()?;
-        // The gateway listens for SIP on UDP and TCP at the same port.
-        let sip_port = if options.tcp {
-            free_udp_tcp_port()?
-        } else {
-            free_udp_port()?
-        };
+        // The gateway always listens for SIP on UDP and TCP at the same port: both must be free
+        // (a port free for UDP only made a test fail with "Address already in use").
+        let sip_port = free_udp_tcp_port()?;
         let rtp_ports = rtp_block()?;
         let config_path = dir.path().join("gateway.toml");
         std::fs::write(

@@ -166,10 +166,23 @@ impl Bridge {
         {
             relay.set_output(rate, te_pt)?;
         }
-        if te.is_some() && self.dtmf.sip.is_some() {
+        if let Some((te_pt, rate)) = te
+            && self.dtmf.sip.is_some()
+            && self.dtmf.sip != te
+        {
             self.dtmf.sip = te;
+            // The digit generator writes the telephone-event payload type into every packet.
+            self.generator = Some(DtmfGenerator::new(rate, te_pt)?);
         }
+        self.set_transcoded_sip_pt(pt);
         Ok(())
+    }
+
+    /// Transcoded audio toward SIP is numbered by a packetizer that carries its own payload type.
+    fn set_transcoded_sip_pt(&mut self, pt: u8) {
+        if let Direction::OpusToG711 { out, .. } = &mut self.to_sip {
+            out.pt = pt;
+        }
     }
 
     /// The SIP side moved to the other G.711 law while the browser stays on Opus (transcoding
@@ -183,6 +196,7 @@ impl Bridge {
         }
         self.mode = BridgeMode::Transcode(law);
         self.sip_pt = pt;
+        self.set_transcoded_sip_pt(pt);
         Ok(())
     }
 
@@ -665,5 +679,41 @@ mod tests {
         let h = RtpHeader::parse(&out[..n]).unwrap();
         assert_eq!((h.pt, h.seq), (0, seqs[seqs.len() - 1] + 1));
         assert!(b.send_digits("x").is_err());
+    }
+
+    /// Found by the `rtp_bridge` fuzz target: after a re-INVITE changes the SIP side's payload
+    /// types, transcoded audio and generated digits must carry the new ones.
+    #[test]
+    fn payload_type_changes_reach_transcoded_audio_and_generated_digits() {
+        let mut b = Bridge::new(
+            BridgeMode::Transcode(G711Law::Alaw),
+            ids(1, 111),
+            ids(2, 8),
+            DtmfSetup {
+                browser: Some((110, 48000)),
+                sip: Some((101, 8000)),
+            },
+        )
+        .unwrap();
+        b.set_sip_law(G711Law::Ulaw, 0).unwrap();
+        b.set_sip_pt(0, Some((96, 8000))).unwrap();
+        let mut frames = Vec::new();
+        b.sip_to_browser(&sip_packet(1, 0, 9, 0, &[0xFFu8; 160]), |_, p| {
+            frames.push(p.to_vec())
+        });
+        let mut out = [0u8; 1500];
+        let input = RtpFields {
+            pt: 111,
+            marker: false,
+            seq: 1,
+            ts: 0,
+            ssrc: 77,
+        };
+        let n = b.browser_to_sip(0, input, &frames[0], &mut out);
+        assert_eq!(RtpHeader::parse(&out[..n]).unwrap().pt, 0);
+        b.send_digits("5").unwrap();
+        let due = b.next_dtmf_due().unwrap();
+        let n = b.poll_dtmf(due, &mut out);
+        assert_eq!(RtpHeader::parse(&out[..n]).unwrap().pt, 96);
     }
 }

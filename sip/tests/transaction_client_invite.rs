@@ -11,32 +11,10 @@ use gateway_sip::transaction::{
     ClientInvite, ClientInviteState, ClientNonInvite, ClientNonInviteState, TimerConfig,
     TransactionKey, TxInput, TxOutput,
 };
-use rsip::{Method, Request, Response, SipMessage};
+use rsip::{Method, Response, SipMessage};
 
-#[allow(clippy::disallowed_methods)] // the origin of virtual time; the test never reads the clock again
-fn t0() -> Instant {
-    Instant::now()
-}
-
-fn ms(n: u64) -> Duration {
-    Duration::from_millis(n)
-}
-
-fn fixture(name: &str) -> SipMessage {
-    let path = format!(
-        "{}/tests/data/asterisk22/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    message::parse(&std::fs::read(&path).unwrap()).unwrap()
-}
-
-fn req(name: &str) -> Request {
-    Request::try_from(fixture(name)).unwrap()
-}
-
-fn resp(name: &str) -> Response {
-    Response::try_from(fixture(name)).unwrap()
-}
+mod tx_common;
+use tx_common::{ms, req, resp, t0};
 
 fn drain(tx: &mut ClientInvite) -> Vec<TxOutput> {
     std::iter::from_fn(|| tx.poll_output()).collect()

@@ -5,36 +5,14 @@
 
 use std::time::{Duration, Instant};
 
-use gateway_sip::message::{self, response_for};
+use gateway_sip::message::response_for;
 use gateway_sip::transaction::{
     ClientNonInvite, ClientNonInviteState, TimerConfig, TransactionKey, TxInput, TxOutput,
 };
-use rsip::{Request, Response, SipMessage};
+use rsip::{Request, Response};
 
-#[allow(clippy::disallowed_methods)] // the origin of virtual time; the test never reads the clock again
-fn t0() -> Instant {
-    Instant::now()
-}
-
-fn ms(n: u64) -> Duration {
-    Duration::from_millis(n)
-}
-
-fn fixture(name: &str) -> SipMessage {
-    let path = format!(
-        "{}/tests/data/asterisk22/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    message::parse(&std::fs::read(&path).unwrap()).unwrap()
-}
-
-fn req(name: &str) -> Request {
-    Request::try_from(fixture(name)).unwrap()
-}
-
-fn resp(name: &str) -> Response {
-    Response::try_from(fixture(name)).unwrap()
-}
+mod tx_common;
+use tx_common::{ms, req, resp, t0};
 
 fn drain(tx: &mut ClientNonInvite) -> Vec<TxOutput> {
     std::iter::from_fn(|| tx.poll_output()).collect()

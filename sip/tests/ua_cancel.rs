@@ -127,37 +127,24 @@ fn hangup_after_100_trying_sends_cancel() {
 }
 
 /// RFC 3261 §9.1: with no response yet the CANCEL must wait; the end is reported at once and
-/// the CANCEL leaves with the first provisional response (here the 100).
+/// the CANCEL leaves with the first provisional response, be it a 100 or a 180 (no Provisional
+/// event after the hangup).
 #[test]
 fn hangup_before_any_response_cancels_on_first_provisional() {
-    let mut h = Harness::udp();
-    let invite = h.invite(7, "607");
-    h.ua.hangup(h.now, 7);
-    assert_eq!(h.events(7), vec![cancelled()]);
-    assert_eq!(h.sent(), vec![], "no CANCEL before a provisional response");
-    h.receive(&reply(TRYING, &invite));
-    let sent = h.sent();
-    assert_eq!(sent.len(), 1, "{sent:?}");
-    let cancel = request(&sent[0]);
-    assert_cancels(&cancel, &invite);
-    assert_eq!(h.events(7), vec![]);
-    finish_cancel(&mut h, 7, &invite, &cancel);
-}
-
-/// Same, when the first provisional response is a 180: no Provisional event after the hangup.
-#[test]
-fn hangup_before_any_response_cancels_on_180() {
-    let mut h = Harness::udp();
-    let invite = h.invite(7, "607");
-    h.ua.hangup(h.now, 7);
-    assert_eq!(h.events(7), vec![cancelled()]);
-    h.receive(&reply(RINGING, &invite));
-    let sent = h.sent();
-    assert_eq!(sent.len(), 1, "{sent:?}");
-    let cancel = request(&sent[0]);
-    assert_cancels(&cancel, &invite);
-    assert_eq!(h.events(7), vec![]);
-    finish_cancel(&mut h, 7, &invite, &cancel);
+    for first in [TRYING, RINGING] {
+        let mut h = Harness::udp();
+        let invite = h.invite(7, "607");
+        h.ua.hangup(h.now, 7);
+        assert_eq!(h.events(7), vec![cancelled()]);
+        assert_eq!(h.sent(), vec![], "no CANCEL before a provisional response");
+        h.receive(&reply(first, &invite));
+        let sent = h.sent();
+        assert_eq!(sent.len(), 1, "{sent:?}");
+        let cancel = request(&sent[0]);
+        assert_cancels(&cancel, &invite);
+        assert_eq!(h.events(7), vec![]);
+        finish_cancel(&mut h, 7, &invite, &cancel);
+    }
 }
 
 /// RFC 3261 §17.1.1.2: a hung-up INVITE that never gets any response is not left hanging:

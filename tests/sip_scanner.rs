@@ -88,10 +88,15 @@ async fn scenario(gateway: &Gateway, asterisk: &Sipp) -> Result<()> {
 
     let scanned = std::fs::read_to_string(dir.path().join("messages.log")).unwrap_or_default();
     let sent = scanned.matches("message sent").count();
-    // SIPp logs each message in an entry of its own, headed "... message received ...".
+    // SIPp logs each message in an entry of its own, headed "UDP message received"; a response
+    // its scenario did not expect is logged a second time, headed "Unexpected UDP message".
     let forbidden = scanned
         .split("-----------------------------------------------")
-        .filter(|e| e.contains("message received") && e.contains("SIP/2.0 403 Forbidden"))
+        .filter(|e| {
+            e.contains("message received")
+                && !e.contains("Unexpected")
+                && e.contains("SIP/2.0 403 Forbidden")
+        })
         .count();
     eprintln!("[sip_scanner] scanner sent {sent} requests, received {forbidden} 403s");
     ensure!(sent >= 700, "the scanner sent only {sent} requests");
@@ -132,5 +137,32 @@ async fn scenario(gateway: &Gateway, asterisk: &Sipp) -> Result<()> {
         "the block line should name 127.0.0.2"
     );
     ensure!(!log.contains("panicked"), "the gateway panicked");
+
+    // The metric agrees with what the scanner saw.
+    let (status, metrics) = gateway.get("/metrics").await?;
+    ensure!(status == 200, "/metrics answered {status}");
+    let value = |name: &str| -> Result<f64> {
+        let line = metrics
+            .lines()
+            .find(|l| l.starts_with(name) && l[name.len()..].starts_with(' '))
+            .with_context(|| format!("{name} missing from /metrics"))?;
+        Ok(line[name.len() + 1..].trim().parse()?)
+    };
+    let blocks = value("webrtc_gateway_sip_blocks_total")?;
+    let throttled = value("webrtc_gateway_sip_throttled_total")?;
+    let dropped = value("webrtc_gateway_sip_blocked_dropped_total")?;
+    let refused = value("webrtc_gateway_sip_forbidden_total")?;
+    eprintln!(
+        "[sip_scanner] metrics: {blocks} blocks, {throttled} throttled, {dropped} dropped while blocked, {refused} forbidden"
+    );
+    ensure!(blocks == 1.0, "sip_blocks_total = {blocks}");
+    ensure!(
+        refused == forbidden as f64,
+        "sip_forbidden_total = {refused}, the scanner received {forbidden} 403s"
+    );
+    ensure!(
+        throttled + dropped + refused >= sent as f64,
+        "every scanner request is counted somewhere: {throttled} + {dropped} + {refused} < {sent}"
+    );
     Ok(())
 }

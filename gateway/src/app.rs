@@ -34,6 +34,8 @@ pub struct App {
     pub metrics: crate::metrics::Metrics,
     /// Set on SIGTERM: no new calls; calls in progress finish (graceful shutdown).
     pub draining: std::sync::atomic::AtomicBool,
+    /// Per-IP rate of new WebSocket connections (`limits.ws_connections_per_ip_per_min`).
+    pub ws_guard: std::sync::Mutex<crate::ws_guard::WsGuard>,
     next_handle: AtomicU64,
     /// 0 unknown, 1 reachable, 2 unreachable (OPTIONS keepalive).
     proxy_status: AtomicU8,
@@ -48,6 +50,7 @@ impl App {
     ) -> Result<Self, String> {
         let range = PortRange::new(config.media.rtp_ports.start, config.media.rtp_ports.end)
             .map_err(|e| format!("media.rtp_ports: {e}"))?;
+        let ws_guard = crate::ws_guard::WsGuard::new(config.limits.ws_connections_per_ip_per_min);
         Ok(Self {
             ports: PortAllocator::new(range),
             config,
@@ -59,6 +62,7 @@ impl App {
             ami: None,
             metrics: crate::metrics::Metrics::default(),
             draining: std::sync::atomic::AtomicBool::new(false),
+            ws_guard: std::sync::Mutex::new(ws_guard),
             next_handle: AtomicU64::new(1),
             proxy_status: AtomicU8::new(0),
         })

@@ -1,11 +1,12 @@
 //! The HTTP front: `/ws` (signaling), `/healthz`, the built-in page at `/`, and the AMI API under
 //! `/api/v1` (`crate::ami::api`).
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::ws::{CloseFrame, Message, WebSocketUpgrade};
-use axum::extract::{Query, State};
+use axum::extract::{ConnectInfo, Query, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde::Deserialize;
@@ -66,10 +67,29 @@ struct WsQuery {
 
 async fn ws(
     State(app): State<Arc<App>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Query(q): Query<WsQuery>,
     headers: axum::http::HeaderMap,
     upgrade: WebSocketUpgrade,
 ) -> Response {
+    // Per-IP connection rate first: a script opening sockets in a loop costs one lookup each.
+    let admitted = app
+        .ws_guard
+        .lock()
+        .map(|mut g| g.admit(tokio::time::Instant::now().into_std(), peer.ip()))
+        .unwrap_or(true);
+    if !admitted {
+        app.metrics
+            .guard
+            .ws_rate_refused
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        tracing::warn!(source = %peer.ip(), "WebSocket refused: over limits.ws_connections_per_ip_per_min");
+        return (
+            axum::http::StatusCode::TOO_MANY_REQUESTS,
+            "too many connections from this address",
+        )
+            .into_response();
+    }
     // A browser always sends Origin; a page from another site must not use a visitor's token
     // (cross-site WebSocket hijacking). Non-browser clients without Origin are allowed.
     if let Some(origin) = headers
@@ -90,7 +110,8 @@ async fn ws(
     }
     let user = q.token.as_deref().and_then(|t| authenticate(&app, t));
     upgrade
-        .max_message_size(4 * session::MAX_FRAME)
+        // `limits.max_json_frame`: a larger frame gets an `error`; one over four times that closes.
+        .max_message_size(4 * app.config.limits.max_json_frame)
         .on_upgrade(move |mut socket| async move {
             match user {
                 Some(user) => session::run(app, user, socket).await,

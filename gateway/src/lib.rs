@@ -17,7 +17,9 @@ pub mod tls;
 pub mod turn;
 pub mod web;
 pub mod webrtc;
+pub mod ws_guard;
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use app::App;
@@ -70,16 +72,21 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         proxy,
         sip_rx,
         app_tx,
+        app.metrics.guard.clone(),
     ));
     tokio::spawn(call::inbound::route(app.clone(), app_rx));
     let scheme = if tls.is_some() { "https" } else { "http" };
     tracing::info!(http = %config.http.listen, scheme, sip = %config.sip.listen, "webrtc-gateway listening");
     if let Some(tls) = tls {
         // TLS (issue 7): the listener sets TCP_NODELAY itself, before the handshake.
-        let listener = tls::TlsListener::new(listener, tls)?;
-        axum::serve(listener, http::router(app.clone()))
-            .with_graceful_shutdown(ops::shutdown_signal(app))
-            .await?;
+        // The no-op tap gives the router the peer's address (axum's `ConnectInfo` covers `TapIo`).
+        let listener = tls::TlsListener::new(listener, tls)?.tap_io(|_| {});
+        axum::serve(
+            listener,
+            http::router(app.clone()).into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(ops::shutdown_signal(app))
+        .await?;
         return Ok(());
     }
     // TCP_NODELAY on every WebSocket: Nagle's algorithm costs ~40 ms per call setup (STYLE.md §4).
@@ -88,8 +95,11 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             tracing::debug!(error = %e, "TCP_NODELAY not set");
         }
     });
-    axum::serve(listener, http::router(app.clone()))
-        .with_graceful_shutdown(ops::shutdown_signal(app))
-        .await?;
+    axum::serve(
+        listener,
+        http::router(app.clone()).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(ops::shutdown_signal(app))
+    .await?;
     Ok(())
 }

@@ -40,9 +40,26 @@ impl LegTotals {
     }
 }
 
+/// What the per-IP guards refused (issue 8): written by the SIP driver and the `/ws` handler.
+#[derive(Debug, Default)]
+pub struct GuardCounters {
+    /// SIP requests dropped for exceeding `sip.rate_limit_per_ip`.
+    pub sip_throttled: AtomicU64,
+    /// SIP datagrams dropped because their source was blocked.
+    pub sip_dropped_blocked: AtomicU64,
+    /// SIP sources blocked (blocks started).
+    pub sip_blocks: AtomicU64,
+    /// SIP requests refused with 403 (not from a trunk address).
+    pub sip_forbidden: AtomicU64,
+    /// WebSocket handshakes refused by `limits.ws_connections_per_ip_per_min`.
+    pub ws_rate_refused: AtomicU64,
+}
+
 /// The gateway's metrics.
 #[derive(Default)]
 pub struct Metrics {
+    /// Refusals of the per-IP guards (shared with the SIP driver).
+    pub guard: std::sync::Arc<GuardCounters>,
     calls_active_outbound: AtomicI64,
     calls_active_inbound: AtomicI64,
     transcoding_active: AtomicI64,
@@ -228,6 +245,38 @@ impl Metrics {
             "Open WebSocket sessions.",
             &[("", g(&self.ws_sessions) as f64)],
         );
+        let guard = &self.guard;
+        for (name, help, v) in [
+            (
+                "sip_throttled_total",
+                "SIP requests dropped by the per-IP rate limit.",
+                &guard.sip_throttled,
+            ),
+            (
+                "sip_blocked_dropped_total",
+                "SIP datagrams dropped from blocked sources.",
+                &guard.sip_dropped_blocked,
+            ),
+            (
+                "sip_blocks_total",
+                "SIP sources blocked for exceeding the rate.",
+                &guard.sip_blocks,
+            ),
+            (
+                "sip_forbidden_total",
+                "SIP requests refused with 403 (not from a trunk address).",
+                &guard.sip_forbidden,
+            ),
+            (
+                "ws_rate_refused_total",
+                "WebSocket handshakes refused by the per-IP connection rate.",
+                &guard.ws_rate_refused,
+            ),
+        ] {
+            let _ = writeln!(out, "# HELP webrtc_gateway_{name} {help}");
+            let _ = writeln!(out, "# TYPE webrtc_gateway_{name} counter");
+            let _ = writeln!(out, "webrtc_gateway_{name} {}", c(v));
+        }
         for (name, help, v) in extra {
             gauge(&mut out, name, help, &[("", *v)]);
         }

@@ -25,7 +25,9 @@ use tokio::net::{TcpListener, TcpStream, UdpSocket};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
-use sip_guard::{SipGuard, Verdict};
+use sip_guard::{GuardStats, SipGuard, Verdict};
+
+use crate::metrics::GuardCounters;
 
 /// Largest SIP message accepted (UDP datagram or framed stream message).
 pub const MAX_SIP_MESSAGE: usize = 64 * 1024;
@@ -176,6 +178,32 @@ enum Admission {
 /// Issue 8: the rate limit first (so a flood costs no parsing), then the source policy.
 fn admit(
     guard: &mut SipGuard,
+    counters: &GuardCounters,
+    config: &Config,
+    proxy: SocketAddr,
+    from: SocketAddr,
+    data: &[u8],
+) -> Admission {
+    let admission = admit_one(guard, config, proxy, from, data);
+    if !matches!(admission, Admission::Pass) {
+        publish(guard.stats(), counters);
+    }
+    admission
+}
+
+/// Copies the guard's counters to the metrics (only after a refusal, so never per call packet).
+fn publish(stats: GuardStats, counters: &GuardCounters) {
+    use std::sync::atomic::Ordering::Relaxed;
+    counters.sip_throttled.store(stats.throttled, Relaxed);
+    counters
+        .sip_dropped_blocked
+        .store(stats.dropped_blocked, Relaxed);
+    counters.sip_blocks.store(stats.blocks, Relaxed);
+    counters.sip_forbidden.store(stats.forbidden, Relaxed);
+}
+
+fn admit_one(
+    guard: &mut SipGuard,
     config: &Config,
     proxy: SocketAddr,
     from: SocketAddr,
@@ -214,6 +242,7 @@ pub async fn run(
     proxy: SocketAddr,
     mut commands: mpsc::UnboundedReceiver<SipCommand>,
     app_events: mpsc::UnboundedSender<SipAppEvent>,
+    counters: std::sync::Arc<GuardCounters>,
 ) {
     let transport = match config.sip.proxy.transport.unwrap_or(config.sip.transport) {
         SipTransport::Udp => Transport::Udp,
@@ -323,7 +352,7 @@ pub async fn run(
                 }
                 Ok((n, from)) => {
                     tracing::trace!(%from, bytes = n, "sip in (udp)");
-                    match admit(&mut guard, &config, proxy, from, &buf[..n]) {
+                    match admit(&mut guard, &counters, &config, proxy, from, &buf[..n]) {
                         Admission::Pass => ua.handle_message(Instant::now().into_std(), from, Transport::Udp, &buf[..n]),
                         Admission::Drop => {}
                         Admission::Refuse(data) => {
@@ -343,7 +372,7 @@ pub async fn run(
                 Err(e) => tracing::debug!(error = %e, "SIP TCP accept error"),
             },
             Some(ev) = stream_rx.recv() => match ev {
-                StreamEvent::Message(from, data) => match admit(&mut guard, &config, proxy, from, &data) {
+                StreamEvent::Message(from, data) => match admit(&mut guard, &counters, &config, proxy, from, &data) {
                     Admission::Pass => ua.handle_message(Instant::now().into_std(), from, Transport::Tcp, &data),
                     Admission::Drop => {}
                     Admission::Refuse(data) => {

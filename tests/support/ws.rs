@@ -9,6 +9,19 @@ use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
+/// A handshake request for `url` carrying `Origin: origin`.
+fn origin_request(
+    url: &str,
+    origin: &str,
+) -> Result<tokio_tungstenite::tungstenite::handshake::client::Request> {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let mut request = url.into_client_request()?;
+    request
+        .headers_mut()
+        .insert("Origin", origin.parse().context("an Origin header value")?);
+    Ok(request)
+}
+
 /// What the server did next.
 #[derive(Debug)]
 pub(crate) enum WsEvent {
@@ -34,6 +47,42 @@ impl WsClient {
         .map_err(|_| anyhow!("WebSocket {url}: no handshake within 10 s"))?
         .with_context(|| format!("WebSocket handshake with {url}"))?;
         Ok(WsClient { stream })
+    }
+
+    /// Opens `url` with an `Origin` header, within 10 s.
+    pub(crate) async fn connect_from(url: &str, origin: &str) -> Result<WsClient> {
+        let request = origin_request(url, origin)?;
+        let (stream, _response) = tokio::time::timeout(
+            Duration::from_secs(10),
+            tokio_tungstenite::connect_async(request),
+        )
+        .await
+        .map_err(|_| anyhow!("WebSocket {url}: no handshake within 10 s"))?
+        .with_context(|| format!("WebSocket handshake with {url}"))?;
+        Ok(WsClient { stream })
+    }
+
+    /// The HTTP status a handshake with `url` ends in (101 when the WebSocket opens), sending
+    /// `Origin: origin` when given; the connection is dropped either way.
+    pub(crate) async fn handshake_status(url: &str, origin: Option<&str>) -> Result<u16> {
+        use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+        let request = match origin {
+            Some(origin) => origin_request(url, origin)?,
+            None => url.into_client_request()?,
+        };
+        let outcome = tokio::time::timeout(
+            Duration::from_secs(10),
+            tokio_tungstenite::connect_async(request),
+        )
+        .await
+        .map_err(|_| anyhow!("WebSocket {url}: no handshake within 10 s"))?;
+        match outcome {
+            Ok((_stream, response)) => Ok(response.status().as_u16()),
+            Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+                Ok(response.status().as_u16())
+            }
+            Err(e) => Err(e).with_context(|| format!("WebSocket handshake with {url}")),
+        }
     }
 
     /// Sends `value` as a JSON text frame.

@@ -116,7 +116,7 @@ impl Connection {
                 .first()
                 .ok_or_else(|| anyhow!("no [[ami.servers]] in the configuration"))?,
         };
-        let client = AmiClient::spawn(super::client_config(cfg));
+        let client = AmiClient::spawn(super::client_config(cfg, self.config.limits.max_ami_line));
         client
             .wait_connected(DIRECT_LOGIN)
             .await

@@ -23,8 +23,8 @@ use crate::app::App;
 /// The gateway's reconnect ceiling: an Asterisk back from a restart is used again within 5 s.
 pub const RECONNECT_MAX: Duration = Duration::from_secs(5);
 
-/// The client configuration of one `[[ami.servers]]` entry.
-pub fn client_config(server: &AmiServer) -> gateway_ami::AmiConfig {
+/// The client configuration of one `[[ami.servers]]` entry; `max_line` is `limits.max_ami_line`.
+pub fn client_config(server: &AmiServer, max_line: usize) -> gateway_ami::AmiConfig {
     let mut config = gateway_ami::AmiConfig::new(
         server.name.as_str(),
         server.address.as_str(),
@@ -34,6 +34,8 @@ pub fn client_config(server: &AmiServer) -> gateway_ami::AmiConfig {
     config.md5 = server.md5;
     config.ping_interval = server.ping_interval;
     config.reconnect_max = RECONNECT_MAX;
+    // `limits.max_ami_line`: a longer line drops the connection (the client then reconnects).
+    config.limits.max_line_len = max_line;
     config
 }
 
@@ -70,7 +72,7 @@ impl Ami {
         let mut clients = Vec::new();
         let mut feeds = Vec::new();
         for server in &config.ami.servers {
-            let client = AmiClient::spawn(client_config(server));
+            let client = AmiClient::spawn(client_config(server, config.limits.max_ami_line));
             feeds.push(EventFeed {
                 server: server.name.clone(),
                 events: client.events(),

@@ -13,7 +13,7 @@ use tokio::time::Instant;
 
 use super::bridge::DtmfSetup;
 use super::features::InCall;
-use super::media::{MediaEvent, MediaPlan, MediaSession, browser_te};
+use super::media::{MediaEvent, MediaPlan, MediaSession, browser_te, parse_sip_sdp};
 use super::ringing::{RingAction, Ringer};
 use super::{CallControl, CallEvent, ended_message};
 use crate::app::App;
@@ -451,7 +451,13 @@ impl Inbound {
             }
         };
         let order = self.app.sip_codec_order();
-        let sip_answer = match self.call.sdp.as_deref().map(SipSdp::parse) {
+        let max_sdp_line = self.app.config.limits.max_sdp_line;
+        let sip_answer = match self
+            .call
+            .sdp
+            .as_deref()
+            .map(|s| parse_sip_sdp(s, max_sdp_line))
+        {
             Some(Ok(sip_offer)) => match plan_inbound(
                 &offer,
                 &sip_offer,
@@ -525,11 +531,14 @@ impl Inbound {
     fn on_confirmed(&mut self, media: &mut MediaSession, sdp: Option<String>) {
         self.confirmed = true;
         media.arm_timeout();
+        let max_sdp_line = self.app.config.limits.max_sdp_line;
         if let Some((offer_sdp, offer, codecs)) = self.late.take() {
             let result = sdp
                 .as_deref()
                 .ok_or_else(|| "the ACK carried no SDP answer".to_owned())
-                .and_then(|answer| MediaPlan::from_sip_answer(&offer, &codecs, answer))
+                .and_then(|answer| {
+                    MediaPlan::from_sip_answer(&offer, &codecs, answer, max_sdp_line)
+                })
                 .and_then(|plan| media.build(&self.app, &offer_sdp, &plan));
             match result {
                 Ok(answer) => {
@@ -631,6 +640,7 @@ fn local_sdp(addr: IpAddr, audio: MediaLine) -> SipSdp {
         origin_user: "-".to_owned(),
         addr,
         audio: Some(audio),
+        video: None,
     }
 }
 

@@ -74,14 +74,25 @@ pub(crate) fn browser_te(offer: &sdp::BrowserOffer, codec: &OfferedCodec) -> Opt
         .find(|(_, rate)| *rate == codec.clock_rate)
 }
 
+/// The SIP side's SDP, refused when a line is over `max_line` bytes (`limits.max_sdp_line`).
+pub(crate) fn parse_sip_sdp(text: &str, max_line: usize) -> Result<SipSdp, String> {
+    if text.lines().any(|l| l.len() > max_line) {
+        return Err(format!(
+            "an SDP line is longer than {max_line} bytes (limits.max_sdp_line)"
+        ));
+    }
+    SipSdp::parse(text).map_err(|e| e.to_string())
+}
+
 impl MediaPlan {
     /// The plan for an outbound call, from the SIP side's answer to our offer.
     pub(crate) fn from_sip_answer(
         browser_offer: &sdp::BrowserOffer,
         offered: &[AudioCodec],
         sip_answer: &str,
+        max_line: usize,
     ) -> Result<Self, String> {
-        let answer = SipSdp::parse(sip_answer).map_err(|e| e.to_string())?;
+        let answer = parse_sip_sdp(sip_answer, max_line)?;
         let neg = sdp::choose_answer_codec(&answer, offered).map_err(|e| e.to_string())?;
         let (browser_kind, browser) = sdp::browser_codec_for(browser_offer, neg.sip_codec)
             .ok_or_else(|| "the browser offered no codec for the SIP side's choice".to_owned())?;

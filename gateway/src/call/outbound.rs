@@ -84,6 +84,7 @@ pub(super) async fn run(
         origin_user: "-".to_owned(),
         addr: app.config.media.ip,
         audio: Some(sdp::MediaLine::offer(media.sip_rtp_port(), &req.sip_codecs)),
+        video: None,
     };
     let local_sdp = local.to_string();
     media.start_stun(&app).await;
@@ -133,6 +134,7 @@ pub(super) async fn run(
             origin_user: "echo".to_owned(),
             addr: call.app.config.media.ip,
             audio: Some(sdp::MediaLine::offer(media.sip_rtp_port(), &codec)),
+            video: None,
         };
         tracing::info!(call_id = %call.req.call_id, codec = ?codec[0], "echo test call");
         let _ = sip_tx.send(SessionEvent::Answered {
@@ -343,7 +345,12 @@ impl Outbound {
             self.deferred_answer = Some((sdp, early_code));
             return Ok(());
         }
-        let plan = MediaPlan::from_sip_answer(&self.req.offer, &self.req.sip_codecs, &sdp)?;
+        let plan = MediaPlan::from_sip_answer(
+            &self.req.offer,
+            &self.req.sip_codecs,
+            &sdp,
+            self.app.config.limits.max_sdp_line,
+        )?;
         let answer = media.build(&self.app, &self.req.offer_sdp, &plan)?;
         self.send(ServerMessage::Answer {
             reference: Some(self.req.reference.clone()),
@@ -436,9 +443,12 @@ impl Outbound {
                     None if !have_media => self.unusable_answer("2xx without SDP", true),
                     // The final answer may move the media after early media (forking).
                     Some(sdp) => {
-                        if let Ok(plan) =
-                            MediaPlan::from_sip_answer(&self.req.offer, &self.req.sip_codecs, &sdp)
-                        {
+                        if let Ok(plan) = MediaPlan::from_sip_answer(
+                            &self.req.offer,
+                            &self.req.sip_codecs,
+                            &sdp,
+                            self.app.config.limits.max_sdp_line,
+                        ) {
                             media.retarget(plan.sip_remote, plan.sip_rtcp_remote);
                         }
                     }

@@ -22,7 +22,7 @@ pub(super) async fn ami(config: &Config) -> Vec<Check> {
     let mut checks = Vec::new();
     for server in &config.ami.servers {
         let name = format!("ami.{}", server.name);
-        let mut cfg = crate::ami::client_config(server);
+        let mut cfg = crate::ami::client_config(server, config.limits.max_ami_line);
         // A login probe: no events, no pings, one quick attempt.
         cfg.events = "off".into();
         cfg.ping_interval = None;

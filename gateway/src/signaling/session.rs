@@ -14,9 +14,6 @@ use crate::app::App;
 use crate::call::{self, CallControl, CallEvent, CallRequest};
 use crate::hub::{self, Device};
 
-/// Largest text frame accepted from a client.
-pub const MAX_FRAME: usize = 256 * 1024;
-
 /// The calls this session placed (outbound) or was rung for (inbound).
 #[derive(Default)]
 struct Calls {
@@ -152,7 +149,7 @@ impl Session {
                         Some(Ok(Message::Close(_))) => return Exit::Lost,
                         None | Some(Err(_)) => return Exit::Lost,
                     };
-                    let reply = if text.len() > MAX_FRAME {
+                    let reply = if text.len() > self.app.config.limits.max_json_frame {
                         Some(error(None, ErrorCode::BadRequest, "frame too large"))
                     } else {
                         match parse_client_message(text.as_str()) {
@@ -311,6 +308,9 @@ impl Session {
     }
 
     fn handle(&mut self, msg: ClientMessage) -> Option<ServerMessage> {
+        if let Some(refused) = self.overlong_sdp_line(&msg) {
+            return Some(refused);
+        }
         match msg {
             ClientMessage::Call {
                 reference,
@@ -373,6 +373,23 @@ impl Session {
                 self.route(Some(&call_id), None, control)
             }
         }
+    }
+
+    /// An `error` when an SDP of `msg` has a line over `limits.max_sdp_line` bytes.
+    fn overlong_sdp_line(&self, msg: &ClientMessage) -> Option<ServerMessage> {
+        let (reference, sdp) = match msg {
+            ClientMessage::Call { reference, sdp, .. } => (Some(reference.clone()), sdp),
+            ClientMessage::Accept { sdp, .. } | ClientMessage::Offer { sdp, .. } => (None, sdp),
+            _ => return None,
+        };
+        let max = self.app.config.limits.max_sdp_line;
+        sdp.lines().any(|l| l.len() > max).then(|| {
+            error(
+                reference,
+                ErrorCode::BadSdp,
+                &format!("an SDP line is longer than {max} bytes (limits.max_sdp_line)"),
+            )
+        })
     }
 
     fn place_call(&mut self, reference: String, to: String, sdp: String) -> Option<ServerMessage> {

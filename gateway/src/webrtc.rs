@@ -133,6 +133,16 @@ pub enum LegEvent {
     Failed,
 }
 
+/// How many ICE-validated remote addresses a leg remembers: enough for every pair a browser checks
+/// (host, reflexive, relayed, on each interface), an ICE restart and TURN; the oldest goes first.
+const MAX_VALIDATED: usize = 16;
+
+/// SRTP and SRTCP anti-replay windows, in packets (RFC 3711 §3.3.2 asks for at least 64). Set here
+/// rather than left to the `rtc` default, so replay protection cannot silently change with it.
+const SRTP_REPLAY_WINDOW: usize = 256;
+/// The SRTCP anti-replay window, in packets: RTCP comes ~50 times less often than RTP.
+const SRTCP_REPLAY_WINDOW: usize = 128;
+
 /// One browser peer connection, answering the browser's offer.
 pub struct WebrtcLeg {
     pc: RTCPeerConnection,
@@ -143,6 +153,11 @@ pub struct WebrtcLeg {
     candidates: CandidatePolicy,
     local_addr: SocketAddr,
     connected: bool,
+    /// Remote addresses whose STUN Binding requests carried our ICE password, least recently
+    /// validated first: the only sources DTLS and SRTP are taken from.
+    validated: Vec<SocketAddr>,
+    /// Non-STUN datagrams dropped because their source was not in `validated`.
+    dropped_unvalidated: u64,
 }
 
 /// Parameters to build a leg.
@@ -204,7 +219,12 @@ impl WebrtcLeg {
         }
         let registry =
             register_default_interceptors(Registry::new(), &mut media_engine).map_err(stack)?;
-        let setting_engine = SettingEngineBuilder::new().build();
+        // The DTLS certificate is checked against the offer's `a=fingerprint` because this never
+        // calls `with_disable_certificate_fingerprint_verification` (issue 8, media safety).
+        let setting_engine = SettingEngineBuilder::new()
+            .with_srtp_replay_protection_window(SRTP_REPLAY_WINDOW)
+            .with_srtcp_replay_protection_window(SRTCP_REPLAY_WINDOW)
+            .build();
         let mut pc = RTCPeerConnectionBuilder::new()
             .with_configuration(RTCConfigurationBuilder::new().build())
             .with_media_engine(media_engine)
@@ -295,6 +315,8 @@ impl WebrtcLeg {
                 candidates: params.candidates.clone(),
                 local_addr: params.local_addr,
                 connected: false,
+                validated: Vec::with_capacity(MAX_VALIDATED),
+                dropped_unvalidated: 0,
             },
             sdp,
         ))
@@ -345,7 +367,19 @@ impl WebrtcLeg {
     }
 
     /// Feeds one datagram received on the leg's socket.
+    ///
+    /// Once any candidate pair is selected, `rtc` hands every non-STUN datagram to DTLS and SRTP
+    /// whatever its source, so DTLS and media are taken only from addresses ICE validated (issue 8,
+    /// media safety). STUN always goes through: `rtc` checks its MESSAGE-INTEGRITY itself.
     pub fn handle_datagram(&mut self, now: Instant, from: SocketAddr, data: &[u8]) {
+        // RFC 7983 §7: a first byte of 0..=3 is STUN; anything else is DTLS, RTP/RTCP or junk.
+        let stun = matches!(data.first(), Some(0..=3));
+        // Searched from the back: the pair in use is re-validated by every consent check.
+        if !stun && !self.validated.iter().rev().any(|a| *a == from) {
+            self.dropped_unvalidated += 1;
+            tracing::trace!(%from, "datagram from an address ICE has not validated dropped");
+            return;
+        }
         let msg = TaggedBytesMut {
             now,
             transport: TransportContext {
@@ -363,9 +397,33 @@ impl WebrtcLeg {
 
     /// The next datagram to send, with its destination.
     pub fn poll_transmit(&mut self) -> Option<(SocketAddr, BytesMut)> {
-        self.pc
-            .poll_write()
-            .map(|m| (m.transport.peer_addr, m.message))
+        let m = self.pc.poll_write()?;
+        let dest = m.transport.peer_addr;
+        // `rtc` answers a Binding request with success only once its USERNAME and
+        // MESSAGE-INTEGRITY (our ICE password) checked out: the request's source is validated.
+        if is_binding_success(&m.message) {
+            self.validate(dest);
+        }
+        Some((dest, m.message))
+    }
+
+    /// Records `addr` as the most recently validated remote address.
+    fn validate(&mut self, addr: SocketAddr) {
+        if let Some(i) = self.validated.iter().position(|a| *a == addr) {
+            self.validated.remove(i);
+        } else {
+            if self.validated.len() == MAX_VALIDATED {
+                let oldest = self.validated.remove(0);
+                tracing::debug!(%oldest, "ICE-validated address forgotten");
+            }
+            tracing::debug!(%addr, "remote address validated by ICE");
+        }
+        self.validated.push(addr);
+    }
+
+    /// How many non-STUN datagrams were dropped because their source was not ICE-validated.
+    pub fn dropped_unvalidated(&self) -> u64 {
+        self.dropped_unvalidated
     }
 
     /// The next state change worth telling the driver about.
@@ -459,9 +517,28 @@ impl WebrtcLeg {
     }
 }
 
+/// Whether `d` is a STUN Binding success response (RFC 8489 §5: type 0x0101, magic cookie).
+fn is_binding_success(d: &[u8]) -> bool {
+    d.len() >= 20 && d[..2] == [0x01, 0x01] && d[4..8] == [0x21, 0x12, 0xA4, 0x42]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// RFC 8489 §5: only a Binding success response validates its destination.
+    #[test]
+    fn recognises_binding_success() {
+        let mut m = [0u8; 20];
+        m[..8].copy_from_slice(&[0x01, 0x01, 0, 0, 0x21, 0x12, 0xA4, 0x42]);
+        assert!(is_binding_success(&m));
+        assert!(!is_binding_success(&m[..19]));
+        m[1] = 0x11; // Binding error response
+        assert!(!is_binding_success(&m));
+        m[1] = 0x01;
+        m[4] = 0; // no magic cookie: RFC 3489 or not STUN at all
+        assert!(!is_binding_success(&m));
+    }
 
     /// Chromium 156 offers telephone-event at 48000 (110) and 8000 (126): only the one at the
     /// chosen codec's rate stays, everywhere it appears.

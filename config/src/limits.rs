@@ -11,7 +11,8 @@ use crate::sip_policy::optional_rate;
 pub struct LimitsConfig {
     /// Largest SIP message accepted (bytes, over UDP or TCP); larger ones are refused.
     pub max_sip_message: usize,
-    /// Largest signaling WebSocket frame (bytes); larger ones close the session.
+    /// Largest signaling WebSocket frame (bytes); a larger one gets an `error` reply, and one over
+    /// four times this closes the connection.
     pub max_json_frame: usize,
     /// Longest SDP line (bytes) in an offer or answer from either side.
     pub max_sdp_line: usize,

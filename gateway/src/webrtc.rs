@@ -12,6 +12,7 @@ use rtc::interceptor::Registry;
 use rtc::media_stream::MediaStreamTrack;
 use rtc::peer_connection::RTCPeerConnection;
 use rtc::peer_connection::RTCPeerConnectionBuilder;
+use rtc::peer_connection::certificate::{CertificateParams, RTCCertificate};
 use rtc::peer_connection::configuration::RTCConfigurationBuilder;
 use rtc::peer_connection::configuration::interceptor_registry::register_default_interceptors;
 use rtc::peer_connection::configuration::media_engine::{
@@ -143,6 +144,35 @@ const SRTP_REPLAY_WINDOW: usize = 256;
 /// The SRTCP anti-replay window, in packets: RTCP comes ~50 times less often than RTP.
 const SRTCP_REPLAY_WINDOW: usize = 128;
 
+/// Pace of the gateway's own ICE connectivity checks, and how many it sends per pair (together
+/// 1.4 s, `rtc`'s default budget). `rtc`'s default pace of 200 ms made the first check of a pair
+/// wait for a tick, and so a call's connection with it: the browser does not wait like that.
+const ICE_CHECK_INTERVAL: std::time::Duration = std::time::Duration::from_millis(20);
+/// Connectivity checks per candidate pair (70 x 20 ms = 1.4 s).
+const ICE_MAX_CHECKS: u16 = 70;
+
+/// The DTLS certificate of every peer connection of this process (RFC 8827 §6.5 allows one per
+/// origin; browsers keep one per origin too). `rtc` otherwise generates a fresh ECDSA P-256 key and
+/// self-signed certificate per peer connection: CPU and memory spent on every call's setup for
+/// nothing, since the browser checks only that the certificate matches the `a=fingerprint` of our
+/// answer. Made at the first call; valid far beyond any process lifetime (rcgen's default).
+fn dtls_certificate() -> Result<RTCCertificate, WebrtcError> {
+    static CERTIFICATE: std::sync::OnceLock<RTCCertificate> = std::sync::OnceLock::new();
+    if let Some(c) = CERTIFICATE.get() {
+        return Ok(c.clone());
+    }
+    let provider = rtc::crypto::default_provider().map_err(stack)?;
+    let params = CertificateParams::new(vec!["webrtc-gateway".to_owned()]).map_err(stack)?;
+    let made = RTCCertificate::generate(
+        provider.crypto(),
+        rtc::crypto::SignatureScheme::EcdsaP256Sha256,
+        params,
+    )
+    .map_err(stack)?;
+    // Two first calls at once: one certificate wins and both use it.
+    Ok(CERTIFICATE.get_or_init(|| made).clone())
+}
+
 /// One browser peer connection, answering the browser's offer.
 pub struct WebrtcLeg {
     pc: RTCPeerConnection,
@@ -224,9 +254,13 @@ impl WebrtcLeg {
         let setting_engine = SettingEngineBuilder::new()
             .with_srtp_replay_protection_window(SRTP_REPLAY_WINDOW)
             .with_srtcp_replay_protection_window(SRTCP_REPLAY_WINDOW)
+            .with_ice_connection_attempts(Some(ICE_CHECK_INTERVAL), Some(ICE_MAX_CHECKS))
+            .build();
+        let configuration = RTCConfigurationBuilder::new()
+            .with_certificates(vec![dtls_certificate()?])
             .build();
         let mut pc = RTCPeerConnectionBuilder::new()
-            .with_configuration(RTCConfigurationBuilder::new().build())
+            .with_configuration(configuration)
             .with_media_engine(media_engine)
             .with_setting_engine(setting_engine)
             .with_interceptor_registry(registry)

@@ -1,8 +1,12 @@
 //! SIP-side SDP (Asterisk's offers and answers, RFC 8866 / RFC 3264): never panics; what parses
-//! prints and parses back to the same value; the answer codec choice never panics.
+//! prints and parses back to the same value, audio and video m-lines alike (an m-line always
+//! prints with a format, RFC 8866 §5.14: fuzz/crashes/sip_sdp/); the audio and video codec
+//! choices never panic, and a video codec chosen is one the SDP lists and we asked for.
 #![no_main]
 
-use gateway_sip::sdp::{AudioCodec, SipSdp, choose_answer_codec};
+use gateway_sip::sdp::{
+    AudioCodec, SipSdp, VideoCodec, choose_answer_codec, sip_video_passthrough,
+};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -16,15 +20,29 @@ fuzz_target!(|data: &[u8]| {
         &sdp,
         &[AudioCodec::Pcmu, AudioCodec::Pcma, AudioCodec::Opus],
     );
-    // KNOWN ISSUE (reported; fuzz/crashes/sip_sdp/): an audio m-line whose every format was
-    // dropped (e.g. `a=rtpmap:96 AppleLossless`, no clock rate) prints as `m=audio 0 RTP/AVP`
-    // with no format, which RFC 8866 §5.14 forbids. Remove this guard once fixed.
-    if sdp
-        .audio
-        .as_ref()
-        .is_some_and(|a| a.codecs.is_empty() && a.telephone_events.is_empty())
-    {
-        return;
+    let passthrough = sip_video_passthrough(&sdp);
+    for codec in &passthrough {
+        assert!(
+            VideoCodec::DEFAULT_ORDER.contains(codec),
+            "{codec:?} is not a video codec the gateway passes through"
+        );
+    }
+    if let Some(video) = &sdp.video {
+        assert!(
+            !video.formats.is_empty(),
+            "a parsed video m-line has no format"
+        );
+        if video.is_active() {
+            let listed: Vec<VideoCodec> =
+                video.video_codecs().into_iter().map(|(c, _)| c).collect();
+            assert_eq!(passthrough, listed);
+        }
+    }
+    if let Some(audio) = &sdp.audio {
+        assert!(
+            !(audio.codecs.is_empty() && audio.telephone_events.is_empty()),
+            "a parsed audio m-line has no format"
+        );
     }
     let printed = sdp.to_string();
     match SipSdp::parse(&printed) {

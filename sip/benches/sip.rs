@@ -55,6 +55,7 @@ fn sdp(c: &mut Criterion) {
                     origin_user: "-".to_owned(),
                     addr: [127, 0, 0, 1].into(),
                     audio: Some(MediaLine::offer(20_000, &codecs)),
+                    video: None,
                 };
                 let printed = local.to_string();
                 let answer = SipSdp::parse(&answer_text).ok()?;

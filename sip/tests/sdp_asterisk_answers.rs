@@ -239,6 +239,7 @@ fn our_pcmu_offer_matches_capture() {
         origin_user: "gwtest".into(),
         addr: LOCALHOST,
         audio: Some(MediaLine::offer(6000, &[AudioCodec::Pcmu])),
+        video: None,
     };
     let path = format!(
         "{}/tests/data/sdp/asterisk22/outbound-600-ulaw-01-gw2ast-invite-sdp.sip",

@@ -1,6 +1,9 @@
 //! What the gateway needs from a browser's WebRTC offer (RFC 8829 JSEP, RFC 8843 BUNDLE).
 
-use super::{AudioCodec, Direction, SdpError, direction_of, formats, port_of, unmarshal};
+use super::{
+    AudioCodec, Direction, H264ProfileLevelId, RtcpFeedback, SdpError, VideoCodec, direction_of,
+    fmtp_param, formats, port_of, unmarshal,
+};
 
 /// The kind of an m-line.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,6 +37,83 @@ impl OfferedCodec {
     /// The gateway codec this is, if any.
     pub fn audio_codec(&self) -> Option<AudioCodec> {
         AudioCodec::from_rtpmap(&self.name, self.clock_rate)
+    }
+
+    /// The video codec this is, if the gateway can pass it through.
+    pub fn video_codec(&self) -> Option<VideoCodec> {
+        VideoCodec::from_format(&self.name, self.clock_rate, self.fmtp.as_deref())
+    }
+}
+
+/// A video payload format of the browser's offer that the gateway can pass through.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OfferedVideoCodec {
+    /// Which codec.
+    pub codec: VideoCodec,
+    /// The browser's payload type for it.
+    pub pt: u8,
+    /// The browser's `a=fmtp`, verbatim (the WebRTC leg must register H.264 with it, RFC 6184
+    /// §8.2.2: the answer keeps the offer's profile and packetization mode).
+    pub fmtp: Option<String>,
+    /// The H.264 `profile-level-id` (Constrained Baseline at some level); `None` for VP8.
+    pub h264_profile: Option<H264ProfileLevelId>,
+    /// The feedback the browser offered for it, each once, in offer order.
+    pub feedback: Vec<RtcpFeedback>,
+    /// The payload type of its `rtx` (RFC 4588, `apt=<pt>`), if offered.
+    pub rtx_pt: Option<u8>,
+}
+
+/// The browser's first usable video m-line, as the gateway sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OfferedVideo {
+    /// Its position in [`BrowserOffer::media`] (the answer has one m-line per offered one).
+    pub index: usize,
+    /// `a=mid`.
+    pub mid: Option<String>,
+    /// Direction (media level, else session level, else sendrecv).
+    pub direction: Direction,
+    /// The formats the gateway can pass through, in the browser's preference order: VP8, and
+    /// H.264 in packetization mode 1 with a Constrained Baseline profile (any level). A codec
+    /// may appear more than once (Chromium offers two VP9s, some offer two such H.264s).
+    pub codecs: Vec<OfferedVideoCodec>,
+}
+
+impl OfferedVideo {
+    /// The first offered format that is `codec`.
+    pub fn find(&self, codec: VideoCodec) -> Option<&OfferedVideoCodec> {
+        self.codecs.iter().find(|c| c.codec == codec)
+    }
+
+    fn of(index: usize, media: &OfferedMedia) -> Self {
+        let rtx_for = |pt: u8| {
+            media.codecs.iter().find_map(|c| {
+                let apt = fmtp_param(c.fmtp.as_deref()?, "apt")?.parse::<u8>().ok()?;
+                (c.name.eq_ignore_ascii_case("rtx") && apt == pt).then_some(c.pt)
+            })
+        };
+        let codecs = media
+            .codecs
+            .iter()
+            .filter_map(|c| {
+                let codec = c.video_codec()?;
+                Some(OfferedVideoCodec {
+                    codec,
+                    pt: c.pt,
+                    fmtp: c.fmtp.clone(),
+                    h264_profile: (codec == VideoCodec::H264)
+                        .then(|| H264ProfileLevelId::of_fmtp(c.fmtp.as_deref().unwrap_or_default()))
+                        .flatten(),
+                    feedback: RtcpFeedback::parse_all(c.rtcp_fb.iter().map(String::as_str)),
+                    rtx_pt: rtx_for(c.pt),
+                })
+            })
+            .collect();
+        Self {
+            index,
+            mid: media.mid.clone(),
+            direction: media.direction,
+            codecs,
+        }
     }
 }
 
@@ -79,6 +159,7 @@ pub struct BrowserOffer {
     /// The mids of `a=group:BUNDLE` (empty when absent).
     pub bundle: Vec<String>,
     audio: usize,
+    video: Option<OfferedVideo>,
 }
 
 impl BrowserOffer {
@@ -154,10 +235,15 @@ impl BrowserOffer {
             .iter()
             .position(|m| m.kind == MediaKind::Audio && (m.port != 0 || m.bundle_only))
             .ok_or(SdpError::AudioRejected)?;
+        let video = media
+            .iter()
+            .position(|m| m.kind == MediaKind::Video && (m.port != 0 || m.bundle_only))
+            .map(|i| OfferedVideo::of(i, &media[i]));
         Ok(Self {
             media,
             bundle,
             audio,
+            video,
         })
     }
 
@@ -169,6 +255,12 @@ impl BrowserOffer {
     /// Whether the browser offered `codec` on its audio m-line.
     pub fn offers(&self, codec: AudioCodec) -> bool {
         self.audio().find(codec).is_some()
+    }
+
+    /// The first video m-line that is not rejected (port 0 without `a=bundle-only`), if any.
+    /// Later video m-lines (a second camera, screen sharing) are not bridged.
+    pub fn video(&self) -> Option<&OfferedVideo> {
+        self.video.as_ref()
     }
 }
 

@@ -5,18 +5,69 @@
 //! `RTP/AVP` SDP we write and the one Asterisk answers with, and [`choose_answer_codec`] /
 //! [`browser_codec_for`] decide between passthrough and Opus<->G.711 transcoding.
 //!
+//! # Video (issue 10)
+//!
+//! Video is passed through, never transcoded: VP8, and H.264 in packetization mode 1 with a
+//! Constrained Baseline `profile-level-id` at any level ([`VideoCodec::from_format`],
+//! [`H264ProfileLevelId::is_constrained_baseline`]). [`SipSdp::video`] carries one optional
+//! `m=video` line ([`VideoLine`], port 0 when rejected), printed after the audio line.
+//!
+//! - Outbound: [`BrowserOffer::video`] is the browser's first usable video m-line with the
+//!   formats the gateway can pass ([`OfferedVideo`]: mid, direction, payload types, fmtp, RTX,
+//!   feedback). [`sip_video_offer`] writes the INVITE's video line from `media.video_codecs`
+//!   ([`VideoCodec::DEFAULT_ORDER`]: VP8, H.264) restricted to what the browser offered: VP8
+//!   at [`VP8_PT`] (100) and H.264 at [`H264_PT`] (99), Asterisk's own numbers, with
+//!   `a=rtcp-fb` `ccm fir` and `nack pli`; H.264 states the browser's level. On the answer,
+//!   [`choose_video_answer`] takes the first format of the answer that we offered.
+//! - Inbound (and a re-INVITE that adds video): [`sip_video_passthrough`] lists what of
+//!   Asterisk's video offer can pass (what the browser should offer video with);
+//!   [`plan_inbound_video`] picks the first of them, in Asterisk's order, that the browser
+//!   offered; [`VideoLine::answer`] writes our 200's line for it, [`VideoLine::rejected`] the
+//!   port-0 line when there is none.
+//! - Both give a [`VideoPlan`]: the payload type on each leg (`browser.pt` <-> `sip_pt`, for the
+//!   bridge's rewrite), the browser's RTX payload type, the fmtp to register with `rtc` for the
+//!   browser's answer (`browser_fmtp`), the feedback to keep toward the browser
+//!   ([`RtcpFeedback::TOWARD_BROWSER`]: `transport-cc`, `ccm fir`, `nack`, `nack pli`), how to
+//!   ask each leg for a keyframe ([`VideoPlan::sip_keyframe_request`],
+//!   [`VideoPlan::browser_keyframe_request`]), and the SIP side's address, RTCP address and
+//!   direction.
+//! - No video: [`NoVideo`] says why (`NotOffered`, `Rejected`, `NoCommonCodec`, `Unusable`);
+//!   the call goes on with audio, the video m-line toward the browser is rejected (port 0)
+//!   and the client is told.
+//!
+//! Not covered here: a second video m-line on either side (only the first is bridged), an SDP
+//! whose video m-line comes before its audio one on the SIP side (we always print audio
+//! first), H.264 packetization mode 0, and the answers `ua::sdp_answer` makes to mid-call
+//! offers, which keep our last video line as it is.
+//!
 //! Parsing uses `rtc-sdp` (the SDP layer of the `rtc` stack that also terminates the WebRTC
 //! leg), which follows the RFC 8866 line order strictly.
 
 mod browser_offer;
 mod codec_choice;
 mod sip_sdp;
+mod video_choice;
+mod video_codec;
+mod video_line;
 
 use std::io::Cursor;
+use std::net::IpAddr;
 
-pub use browser_offer::{BrowserOffer, MediaKind, OfferedCodec, OfferedMedia};
+pub use browser_offer::{
+    BrowserOffer, MediaKind, OfferedCodec, OfferedMedia, OfferedVideo, OfferedVideoCodec,
+};
 pub use codec_choice::{Negotiated, browser_codec_for, choose_answer_codec, sip_offer_codecs};
 pub use sip_sdp::{MediaLine, OPUS_PT, RtpMap, SipSdp, TELEPHONE_EVENT_PT};
+pub use video_choice::{
+    NoVideo, VideoPlan, choose_video_answer, plan_inbound_video, sip_video_offer,
+    sip_video_passthrough,
+};
+pub use video_codec::{
+    H264_FMTP, H264_PT, H264ProfileLevelId, RtcpFeedback, VIDEO_CLOCK_RATE, VP8_PT, VideoCodec,
+    fmtp_param, h264_sip_fmtp, with_profile_level_id,
+};
+use video_line::no_format;
+pub use video_line::{VideoFormat, VideoLine};
 
 /// Why an SDP could not be used.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -135,7 +186,7 @@ impl Direction {
 }
 
 /// Encoding name, clock rate and channels of a static payload type used without `a=rtpmap`
-/// (RFC 3551 §6, audio only).
+/// (RFC 3551 §6, Table 4, audio).
 fn static_rtpmap(pt: u8) -> Option<(&'static str, u32, u16)> {
     Some(match pt {
         0 => ("PCMU", 8000, 1),
@@ -145,6 +196,18 @@ fn static_rtpmap(pt: u8) -> Option<(&'static str, u32, u16)> {
         9 => ("G722", 8000, 1),
         13 => ("CN", 8000, 1),
         18 => ("G729", 8000, 1),
+        _ => return None,
+    })
+}
+
+/// The same for video (RFC 3551 §6, Table 5).
+fn static_video_rtpmap(pt: u8) -> Option<(&'static str, u32, u16)> {
+    Some(match pt {
+        26 => ("JPEG", 90000, 1),
+        31 => ("H261", 90000, 1),
+        32 => ("MPV", 90000, 1),
+        33 => ("MP2T", 90000, 1),
+        34 => ("H263", 90000, 1),
         _ => return None,
     })
 }
@@ -161,6 +224,10 @@ struct Format {
 
 /// The payload types of `md` in m-line order; formats without a usable rtpmap are skipped.
 fn formats(md: &::sdp::MediaDescription) -> Vec<Format> {
+    let static_table = match md.media_name.media.as_str() {
+        "video" => static_video_rtpmap,
+        _ => static_rtpmap,
+    };
     let mut out = Vec::new();
     for f in &md.media_name.formats {
         let Ok(pt) = f.parse::<u8>() else { continue };
@@ -181,7 +248,7 @@ fn formats(md: &::sdp::MediaDescription) -> Vec<Format> {
                 };
                 (name, rate, channels)
             }
-            None => match static_rtpmap(pt) {
+            None => match static_table(pt) {
                 Some((n, r, c)) => (n.to_owned(), r, c),
                 None => continue,
             },
@@ -231,6 +298,15 @@ fn unmarshal(text: &str) -> Result<::sdp::SessionDescription, SdpError> {
     }
     ::sdp::SessionDescription::unmarshal(&mut Cursor::new(text.trim_start().as_bytes()))
         .map_err(|e| SdpError::Syntax(e.to_string()))
+}
+
+/// A `c=` address; multicast ones carry "/ttl", the unicast part is all we need.
+fn parse_addr(text: &str) -> Result<IpAddr, SdpError> {
+    let host = text.split('/').next().unwrap_or_default();
+    host.parse::<IpAddr>().map_err(|_| SdpError::Invalid {
+        field: "c= address",
+        value: text.to_owned(),
+    })
 }
 
 /// The media port as u16 (rtc-sdp stores an isize).

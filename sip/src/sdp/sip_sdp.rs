@@ -4,7 +4,10 @@
 use std::fmt;
 use std::net::IpAddr;
 
-use super::{AudioCodec, Direction, SdpError, direction_of, formats, port_of, unmarshal};
+use super::{
+    AudioCodec, Direction, SdpError, VideoLine, direction_of, formats, no_format, parse_addr,
+    port_of, unmarshal,
+};
 
 /// Dynamic payload type we give Opus in offers toward SIP (the one Asterisk echoes back).
 pub const OPUS_PT: u8 = 107;
@@ -49,7 +52,9 @@ impl RtpMap {
 pub struct MediaLine {
     /// RTP port (0 = rejected).
     pub port: u16,
-    /// Codecs in preference order (telephone-event excluded).
+    /// Codecs in preference order (telephone-event excluded). This and `telephone_events` are
+    /// never both empty in a parsed line; a line built so prints as rejected (`m=audio 0
+    /// RTP/AVP 0`), since an m-line needs a format (RFC 8866 §5.14).
     pub codecs: Vec<RtpMap>,
     /// telephone-event entries as (payload type, clock rate) (RFC 4733 §7.1.1); Asterisk offers
     /// both 8000 and 48000.
@@ -80,7 +85,8 @@ impl MediaLine {
     }
 }
 
-/// A SIP-side session description with at most one audio stream.
+/// A SIP-side session description with at most one audio and one video stream (printed in
+/// that order).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SipSdp {
     /// `o=` session id.
@@ -93,6 +99,8 @@ pub struct SipSdp {
     pub addr: IpAddr,
     /// The first audio m-line, if any.
     pub audio: Option<MediaLine>,
+    /// The first video m-line, if any (port 0 when rejected or removed).
+    pub video: Option<VideoLine>,
 }
 
 impl SipSdp {
@@ -119,12 +127,7 @@ impl SipSdp {
                 });
             }
         };
-        // Multicast addresses carry "/ttl"; the unicast part is all we need.
-        let host = addr_text.split('/').next().unwrap_or_default();
-        let addr = host.parse::<IpAddr>().map_err(|_| SdpError::Invalid {
-            field: "c= address",
-            value: addr_text.to_owned(),
-        })?;
+        let addr = parse_addr(addr_text)?;
         let session_direction = desc
             .attributes
             .iter()
@@ -148,6 +151,9 @@ impl SipSdp {
                         });
                     }
                 }
+                if codecs.is_empty() && telephone_events.is_empty() {
+                    return Err(no_format(md));
+                }
                 let value = |key: &str| md.attribute(key).flatten().map(str::trim);
                 Some(MediaLine {
                     port: port_of(md)?,
@@ -161,12 +167,24 @@ impl SipSdp {
                 })
             }
         };
+        let session_conn = desc
+            .connection_information
+            .as_ref()
+            .and_then(|c| c.address.as_ref())
+            .map(|a| a.address.as_str());
+        let video = desc
+            .media_descriptions
+            .iter()
+            .find(|m| m.media_name.media == "video")
+            .map(|md| VideoLine::parse(md, session_direction, addr, session_conn))
+            .transpose()?;
         Ok(Self {
             session_id: desc.origin.session_id,
             session_version: desc.origin.session_version,
             origin_user: desc.origin.username,
             addr,
             audio,
+            video,
         })
     }
 }
@@ -191,48 +209,61 @@ impl fmt::Display for SipSdp {
             self.session_id, self.session_version, self.addr
         )?;
         write!(f, "s=-\r\nc=IN {ip} {}\r\nt=0 0\r\n", self.addr)?;
-        let Some(m) = &self.audio else {
-            return Ok(());
-        };
-        write!(f, "m=audio {} RTP/AVP", m.port)?;
-        for pt in m
-            .codecs
-            .iter()
-            .map(|c| c.pt)
-            .chain(m.telephone_events.iter().map(|t| t.0))
-        {
-            write!(f, " {pt}")?;
+        if let Some(m) = &self.audio {
+            write_audio(m, f)?;
+        }
+        match &self.video {
+            Some(v) => v.write(f),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Writes the audio m-line and its attributes.
+fn write_audio(m: &MediaLine, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    if m.codecs.is_empty() && m.telephone_events.is_empty() {
+        // Unreachable from parse; a line without formats cannot carry media.
+        return write!(f, "m=audio 0 RTP/AVP 0\r\na=inactive\r\n");
+    }
+    write!(f, "m=audio {} RTP/AVP", m.port)?;
+    for pt in m
+        .codecs
+        .iter()
+        .map(|c| c.pt)
+        .chain(m.telephone_events.iter().map(|t| t.0))
+    {
+        write!(f, " {pt}")?;
+    }
+    write!(f, "\r\n")?;
+    for c in &m.codecs {
+        write!(f, "a=rtpmap:{} {}/{}", c.pt, c.name, c.clock_rate)?;
+        if c.channels != 1 {
+            write!(f, "/{}", c.channels)?;
         }
         write!(f, "\r\n")?;
-        for c in &m.codecs {
-            write!(f, "a=rtpmap:{} {}/{}", c.pt, c.name, c.clock_rate)?;
-            if c.channels != 1 {
-                write!(f, "/{}", c.channels)?;
-            }
-            write!(f, "\r\n")?;
-            if let Some(fmtp) = &c.fmtp {
-                write!(f, "a=fmtp:{} {fmtp}\r\n", c.pt)?;
-            }
+        if let Some(fmtp) = &c.fmtp {
+            write!(f, "a=fmtp:{} {fmtp}\r\n", c.pt)?;
         }
-        for (pt, rate) in &m.telephone_events {
-            write!(
-                f,
-                "a=rtpmap:{pt} telephone-event/{rate}\r\na=fmtp:{pt} 0-16\r\n"
-            )?;
-        }
-        if let Some(ptime) = m.ptime {
-            write!(f, "a=ptime:{ptime}\r\n")?;
-        }
-        if let Some(rtcp) = m.rtcp_port {
-            write!(f, "a=rtcp:{rtcp}\r\n")?;
-        }
-        write!(f, "a={}\r\n", m.direction.as_str())
     }
+    for (pt, rate) in &m.telephone_events {
+        write!(
+            f,
+            "a=rtpmap:{pt} telephone-event/{rate}\r\na=fmtp:{pt} 0-16\r\n"
+        )?;
+    }
+    if let Some(ptime) = m.ptime {
+        write!(f, "a=ptime:{ptime}\r\n")?;
+    }
+    if let Some(rtcp) = m.rtcp_port {
+        write!(f, "a=rtcp:{rtcp}\r\n")?;
+    }
+    write!(f, "a={}\r\n", m.direction.as_str())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sdp::VideoFormat;
     use proptest::prelude::*;
 
     /// The offer we send matches the one the captures show Asterisk accepting
@@ -248,6 +279,7 @@ mod tests {
                 6000,
                 &[AudioCodec::Opus, AudioCodec::Pcma, AudioCodec::Pcmu],
             )),
+            video: None,
         };
         let expected = "v=0\r\no=gwtest 53655765 2353687637 IN IP4 127.0.0.1\r\ns=-\r\n\
             c=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 6000 RTP/AVP 107 8 0 101\r\n\
@@ -277,6 +309,45 @@ mod tests {
         assert!(matches!(SipSdp::parse(text), Err(SdpError::Invalid { .. })));
     }
 
+    /// RFC 8866 §5.14, §6.6: an audio m-line none of whose formats has a usable rtpmap is
+    /// refused (fuzz/crashes/sip_sdp/crash-92c3c702-mline-no-format), a partly readable one
+    /// keeps what it can; an empty line we build prints as a rejected one, still valid SDP.
+    #[test]
+    fn audio_line_without_a_readable_format() {
+        let head = "v=0\r\no=- 1 2 IN IP4 10.0.0.1\r\ns=-\r\nc=IN IP4 10.0.0.1\r\nt=0 0\r\n";
+        for formats in [
+            "m=audio 0 RTP/AVP 96\r\na=rtpmap:96 AppleLossless\r\n",
+            "m=audio 4000 RTP/AVP 96 97\r\na=rtpmap:96 x/y\r\n",
+            "m=audio 4000 RTP/AVP x\r\n",
+        ] {
+            assert!(
+                matches!(
+                    SipSdp::parse(&format!("{head}{formats}")),
+                    Err(SdpError::Invalid {
+                        field: "m= formats",
+                        ..
+                    })
+                ),
+                "{formats:?}"
+            );
+        }
+        let partial = format!("{head}m=audio 4000 RTP/AVP 96 0\r\na=rtpmap:96 AppleLossless\r\n");
+        let audio = SipSdp::parse(&partial).unwrap().audio.unwrap();
+        assert_eq!(audio.codecs.len(), 1);
+        assert_eq!(audio.codecs[0].name, "PCMU");
+
+        let mut built = SipSdp::parse(&partial).unwrap();
+        if let Some(a) = built.audio.as_mut() {
+            a.codecs.clear();
+        }
+        let printed = built.to_string();
+        assert!(
+            printed.ends_with("m=audio 0 RTP/AVP 0\r\na=inactive\r\n"),
+            "{printed}"
+        );
+        assert!(SipSdp::parse(&printed).is_ok());
+    }
+
     fn rtpmap() -> impl Strategy<Value = RtpMap> {
         (
             "[A-Za-z][A-Za-z0-9.-]{0,11}",
@@ -296,13 +367,57 @@ mod tests {
             })
     }
 
-    fn sip_sdp() -> impl Strategy<Value = SipSdp> {
-        let direction = prop_oneof![
+    fn direction() -> impl Strategy<Value = Direction> {
+        prop_oneof![
             Just(Direction::SendRecv),
             Just(Direction::SendOnly),
             Just(Direction::RecvOnly),
             Just(Direction::Inactive)
-        ];
+        ]
+    }
+
+    fn video_format() -> impl Strategy<Value = VideoFormat> {
+        (
+            "[A-Za-z][A-Za-z0-9.-]{0,11}",
+            1u32..200_000,
+            proptest::option::of("[a-z0-9=;-]{1,24}"),
+            proptest::collection::vec("[a-z][a-z0-9-]{0,8}( [a-z0-9-]{1,8})?", 0..4),
+        )
+            .prop_map(|(name, clock_rate, fmtp, rtcp_fb)| VideoFormat {
+                pt: 0,
+                name,
+                clock_rate,
+                fmtp,
+                rtcp_fb,
+            })
+    }
+
+    fn video_line() -> impl Strategy<Value = VideoLine> {
+        (
+            any::<u16>(),
+            proptest::collection::vec(video_format(), 1..5),
+            proptest::sample::subsequence((0u8..128).collect::<Vec<_>>(), 5),
+            direction(),
+            proptest::option::of(any::<u16>()),
+            proptest::option::of(any::<IpAddr>()),
+        )
+            .prop_map(|(port, mut formats, pts, direction, rtcp_port, addr)| {
+                formats.truncate(pts.len());
+                for (f, pt) in formats.iter_mut().zip(pts) {
+                    f.pt = pt;
+                }
+                VideoLine {
+                    port,
+                    formats,
+                    direction,
+                    rtcp_port,
+                    addr,
+                }
+            })
+    }
+
+    fn sip_sdp() -> impl Strategy<Value = SipSdp> {
+        let direction = direction();
         let media = (
             any::<u16>(),
             proptest::collection::vec(rtpmap(), 1..5),
@@ -340,14 +455,22 @@ mod tests {
             "[A-Za-z0-9_.-]{1,12}",
             any::<IpAddr>(),
             proptest::option::of(media),
+            proptest::option::of(video_line()),
         )
             .prop_map(
-                |(session_id, session_version, origin_user, addr, audio)| SipSdp {
-                    session_id,
-                    session_version,
-                    origin_user,
-                    addr,
-                    audio,
+                |(session_id, session_version, origin_user, addr, audio, mut video)| {
+                    // A media-level address equal to the session's is not written apart.
+                    if let Some(v) = video.as_mut() {
+                        v.addr = v.addr.filter(|a| *a != addr);
+                    }
+                    SipSdp {
+                        session_id,
+                        session_version,
+                        origin_user,
+                        addr,
+                        audio,
+                        video,
+                    }
                 },
             )
     }

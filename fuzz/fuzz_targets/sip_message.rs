@@ -32,18 +32,15 @@ fuzz_target!(|data: &[u8]| {
         let _ = message::parse(&message::to_bytes(&resp.into()));
         let _ = message::cancel_for(req);
     }
-    // KNOWN ISSUE (reported; fuzz/crashes/sip_message/): a status code outside 100-699 such as
-    // `+00` (read as 0) is accepted, and prints as `SIP/2.0 0 OK`, which does not parse.
-    if message::status_code(&msg).is_some_and(|c| !(100..=699).contains(&c)) {
-        return;
+    // Findings 4 and 5 of docs/fuzzing.md (a Via split inside a quoted string or `<...>`, a
+    // status code outside 100-699) broke this; their inputs stay in fuzz/crashes/sip_message/,
+    // replayed by a unit test in sip/src/message.rs.
+    if let Some(code) = message::status_code(&msg) {
+        assert!((100..=699).contains(&code), "status code {code} accepted");
     }
     let printed = message::to_bytes(&msg);
     let reparsed = match message::parse(&printed) {
         Ok(m) => m,
-        // KNOWN ISSUE (reported; fuzz/crashes/sip_message/): comma-joined Via values are split
-        // at every comma, also inside a quoted string (`;x="a,b"`) or `<...>`, leaving Vias with
-        // an unterminated quote or bracket that do not parse. Remove this arm once fixed.
-        Err(_) if splits_a_quoted_via(&printed) => return,
         Err(e) => panic!(
             "a parsed message printed to bytes that do not parse ({e}):\n{}",
             String::from_utf8_lossy(&printed)
@@ -57,13 +54,3 @@ fuzz_target!(|data: &[u8]| {
         String::from_utf8_lossy(&reprinted)
     );
 });
-
-/// Whether a printed Via line holds an odd number of quotes or unbalanced angle brackets (a
-/// quoted string or bracketed part cut by the split).
-fn splits_a_quoted_via(printed: &[u8]) -> bool {
-    printed.split(|&b| b == b'\n').any(|line| {
-        let count = |c: u8| line.iter().filter(|&&b| b == c).count();
-        let is_via = line.len() > 4 && line[..4].eq_ignore_ascii_case(b"via:");
-        is_via && (count(b'"') % 2 == 1 || count(b'<') != count(b'>'))
-    })
-}

@@ -5,7 +5,7 @@
 //! (§20.10; RFC 4475 §3.1.2.13), and Max-Forwards within 0-255 (§25.1; RFC 4475 §3.1.2.4).
 
 use crate::Error;
-use crate::normalize::{find, logical_lines, name_value};
+use crate::normalize::{find, logical_lines, name_value, split_unquoted};
 
 /// The long name of a header, compact forms expanded (§7.3.3), lowercase.
 pub(crate) fn long_name(name: &[u8]) -> String {
@@ -94,10 +94,10 @@ pub(crate) fn header_block(canonical: &[u8]) -> Result<(), Error> {
 }
 
 /// §7.1: `Method SP Request-URI SP SIP-Version`, one SP each, the URI bare (RFC 4475
-/// §3.1.2.7-10); a status line is left to rsip.
+/// §3.1.2.7-10); a status line is checked by [`status_code`].
 fn start_line(line: &[u8]) -> Result<(), Error> {
     if line.starts_with(b"SIP/") {
-        return Ok(());
+        return status_code(line);
     }
     let parts: Vec<&[u8]> = line.split(|b| *b == b' ').collect();
     let ok = parts.len() == 3
@@ -114,43 +114,38 @@ fn start_line(line: &[u8]) -> Result<(), Error> {
     }
 }
 
-/// Splits on `sep` outside quoted strings and `<...>`; `None` for an unterminated quote.
-fn scan(value: &[u8], sep: u8) -> Option<Vec<&[u8]>> {
-    let (mut quoted, mut escaped, mut angle) = (false, false, false);
-    let mut parts = Vec::new();
-    let mut start = 0;
-    for (i, &b) in value.iter().enumerate() {
-        if quoted {
-            match (escaped, b) {
-                (true, _) => escaped = false,
-                (false, b'\\') => escaped = true,
-                (false, b'"') => quoted = false,
-                _ => {}
-            }
-        } else if angle {
-            angle = b != b'>';
-        } else if b == b'"' {
-            quoted = true;
-        } else if b == b'<' {
-            angle = true;
-        } else if b == sep {
-            parts.push(&value[start..i]);
-            start = i + 1;
-        }
+/// §7.2, §25.1: `Status-Code = 3DIGIT`, from 100 to 699 (§21). rsip reads any three bytes
+/// Rust's integer parser takes, so `SIP/2.0 +00 OK` became status 0, printed as
+/// `SIP/2.0 0 OK`, which no parser reads back. The rest of the line is left to rsip.
+fn status_code(line: &[u8]) -> Result<(), Error> {
+    // rsip allows spaces and tabs after the version; §25.1 one SP.
+    let after_version = line
+        .iter()
+        .position(|b| *b == b' ')
+        .map_or(&[][..], |i| &line[i..]);
+    let rest = match after_version
+        .iter()
+        .position(|b| !matches!(b, b' ' | b'\t'))
+    {
+        Some(i) => &after_version[i..],
+        None => &[][..],
+    };
+    let code = &rest[..rest.iter().position(|b| *b == b' ').unwrap_or(rest.len())];
+    let ok = matches!(code, [b'1'..=b'6', b'0'..=b'9', b'0'..=b'9']);
+    if ok {
+        return Ok(());
     }
-    if quoted || angle {
-        return None;
-    }
-    parts.push(&value[start..]);
-    Some(parts)
+    let shown = String::from_utf8_lossy(&code[..code.len().min(32)]).into_owned();
+    Err(Error::InvalidStatusCode(shown))
 }
 
 fn split_outside(value: &[u8], sep: u8) -> Vec<&[u8]> {
-    scan(value, sep).unwrap_or_else(|| vec![value])
+    split_unquoted(value, sep).unwrap_or_else(|| vec![value])
 }
 
 fn no_empty_params(header: &'static str, value: &[u8]) -> Result<(), Error> {
-    let parts = scan(value, b';').ok_or_else(|| bad(header, "unterminated quoted string"))?;
+    let parts =
+        split_unquoted(value, b';').ok_or_else(|| bad(header, "unterminated quoted string"))?;
     if parts.iter().skip(1).any(|p| p.is_empty()) || parts.first().is_some_and(|p| p.is_empty()) {
         return Err(bad(header, "empty parameter"));
     }

@@ -81,19 +81,33 @@ impl Dialog {
     /// Builds the UAS's dialog from the INVITE it answers with `local_tag` (§12.1.1): the
     /// remote target is the INVITE's Contact, the route set its Record-Route in order, and
     /// our CSeq space starts empty (the first request we send gets 1).
+    ///
+    /// RFC 2543 peers (no `z9hG4bK` branch, RFC 4475 §3.4.1) are accepted as §12.1.1 asks: a
+    /// From without a tag gives a null (empty) remote tag, and as RFC 2543 made Contact
+    /// optional, without one the remote target is the From URI, where RFC 2543 sent the BYE.
     pub fn from_uas_invite(invite: &Request, local_tag: &str) -> Result<Self, Error> {
         let call_id = message::call_id(invite)?.to_owned();
-        let remote_tag = message::from_tag(invite)?.ok_or(Error::MissingHeader("From tag"))?;
-        let remote_target = header_uri(
+        let remote_tag = message::from_tag(invite)?.unwrap_or_default();
+        let remote_uri = header_uri(
             invite
-                .contact_header()
-                .map_err(|_| Error::MissingHeader("Contact"))?
+                .from_header()
+                .map_err(|_| Error::MissingHeader("From"))?
                 .value(),
         )
-        .ok_or(Error::InvalidHeader {
-            header: "Contact",
-            reason: "no URI".into(),
-        })?;
+        .unwrap_or_default();
+        let rfc2543 = !message::top_via_branch(invite)
+            .is_ok_and(|b| b.starts_with(message::BRANCH_MAGIC_COOKIE));
+        let remote_target = match invite.contact_header() {
+            Ok(contact) => header_uri(contact.value()).ok_or(Error::InvalidHeader {
+                header: "Contact",
+                reason: "no URI".into(),
+            })?,
+            Err(_) if rfc2543 && !remote_uri.is_empty() => remote_uri.clone(),
+            Err(_) => return Err(Error::MissingHeader("Contact")),
+        };
+        if remote_tag.is_empty() && !rfc2543 {
+            return Err(Error::MissingHeader("From tag"));
+        }
         let route_set = record_routes(&invite.headers);
         Ok(Self {
             call_id,
@@ -107,13 +121,7 @@ impl Dialog {
             )
             .unwrap_or_default(),
             local_display: None,
-            remote_uri: header_uri(
-                invite
-                    .from_header()
-                    .map_err(|_| Error::MissingHeader("From"))?
-                    .value(),
-            )
-            .unwrap_or_default(),
+            remote_uri,
             remote_target,
             route_set,
             local_cseq: 0,
@@ -128,8 +136,12 @@ impl Dialog {
         }
     }
 
-    /// The To header value for requests we send in this dialog.
+    /// The To header value for requests we send in this dialog (no tag for the null tag of
+    /// an RFC 2543 peer, §12.1.1).
     pub fn to_value(&self) -> String {
+        if self.remote_tag.is_empty() {
+            return format!("<{}>", self.remote_uri);
+        }
         format!("<{}>;tag={}", self.remote_uri, self.remote_tag)
     }
 
@@ -139,19 +151,17 @@ impl Dialog {
     }
 }
 
-/// Every Record-Route value in order, comma-joined lists split.
+/// Every Record-Route value in order, comma-joined lists split (not at a comma inside
+/// `<...>`, which a URI's user part may hold, §25.1).
 fn record_routes(headers: &rsip::Headers) -> Vec<String> {
     headers
         .iter()
         .filter_map(|h| match h {
-            rsip::Header::RecordRoute(rr) => Some(rr.value().to_owned()),
+            rsip::Header::RecordRoute(rr) => Some(rr.value()),
             _ => None,
         })
-        .flat_map(|v| {
-            v.split(',')
-                .map(|s| s.trim().to_owned())
-                .collect::<Vec<_>>()
-        })
+        .flat_map(crate::normalize::split_comma_list)
+        .map(str::to_owned)
         .collect()
 }
 

@@ -25,6 +25,9 @@ pub enum Error {
         /// Bytes actually present after the header block.
         actual: usize,
     },
+    /// A response's Status-Code is not three digits from 100 to 699 (RFC 3261 §7.2, §25.1).
+    #[error("status code {0:?} is not three digits from 100 to 699 (RFC 3261 §25.1)")]
+    InvalidStatusCode(String),
     /// The top Via's branch does not start with the RFC 3261 magic cookie `z9hG4bK` (§8.1.1.7).
     #[error("top Via branch is missing or not RFC 3261 compliant (z9hG4bK)")]
     NoRfc3261Branch,

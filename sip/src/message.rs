@@ -15,10 +15,11 @@ pub const BRANCH_MAGIC_COOKIE: &str = "z9hG4bK";
 
 /// Parses one SIP message (one datagram or one framed stream message) and checks it.
 ///
-/// Beyond rsip: compact header names (§7.3.3) are expanded, comma-joined Via values are split,
-/// Via/From/To/Call-ID/CSeq must be present and parse (§8.1.1), a request's CSeq method must
-/// equal its method, and a Content-Length larger than the body is rejected while extra bytes
-/// are dropped (§18.3). Before rsip sees them, folded lines are unfolded and the whitespace
+/// Beyond rsip: a status code must be three digits from 100 to 699 (§25.1), compact header
+/// names (§7.3.3) are expanded, comma-joined Via values are split (not at a comma inside a
+/// quoted string or `<...>`), Via/From/To/Call-ID/CSeq must be present and parse (§8.1.1), a
+/// request's CSeq method must equal its method, and a Content-Length larger than the body is
+/// rejected while extra bytes are dropped (§18.3). Before rsip sees them, folded lines are unfolded and the whitespace
 /// §7.3.1 allows around separators is removed; values with CR/LF/NUL, repeated single-valued
 /// headers, empty parameters and unbalanced quotes are refused (RFC 4475 §3.1.2, §3.3.8).
 pub fn parse(bytes: &[u8]) -> Result<SipMessage, Error> {
@@ -57,11 +58,11 @@ fn normalize(headers: Headers) -> Headers {
             other => other,
         };
         match header {
+            // §7.3.1: one Via per value; a comma in a quoted via-extension value or in
+            // `<...>` separates nothing (§25.1).
             Header::Via(via) if via.value().contains(',') => out.extend(
-                via.value()
-                    .split(',')
-                    .map(str::trim)
-                    .filter(|v| !v.is_empty())
+                crate::normalize::split_comma_list(via.value())
+                    .into_iter()
                     .map(|v| Header::Via(rsip::headers::Via::new(v))),
             ),
             other => out.push(other),
@@ -656,5 +657,151 @@ mod tests {
             bytes.truncate(cut.max(pos + 1));
             let _ = parse(&bytes);
         }
+    }
+}
+
+/// The inputs the `sip_message` fuzz target crashed on (docs/fuzzing.md, findings 4 and 5).
+#[cfg(test)]
+mod fuzz_regressions {
+    use super::*;
+
+    fn crash(name: &str) -> Vec<u8> {
+        let path = format!(
+            "{}/../fuzz/crashes/sip_message/{name}",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+    }
+
+    /// What the `sip_message` fuzz target asserts of a message that parses: a status code from
+    /// 100 to 699, printing to bytes that parse, and printing those giving the same bytes
+    /// (`fuzz/fuzz_targets/sip_message.rs`).
+    fn assert_print_fixpoint(name: &str, bytes: &[u8]) {
+        let Ok(msg) = parse(bytes) else {
+            return;
+        };
+        if let Some(code) = status_code(&msg) {
+            assert!((100..=699).contains(&code), "{name}: status code {code}");
+        }
+        if let SipMessage::Request(req) = &msg {
+            let resp = response_for(req, 400, Some("Bad Request"), Some("fuzz"));
+            let _ = parse(&to_bytes(&resp.into()));
+        }
+        let printed = to_bytes(&msg);
+        let reparsed = parse(&printed).unwrap_or_else(|e| {
+            panic!(
+                "{name}: printed to bytes that do not parse ({e}):\n{}",
+                String::from_utf8_lossy(&printed)
+            )
+        });
+        let reprinted = to_bytes(&reparsed);
+        assert!(
+            reprinted == printed,
+            "{name}: printing is not a fixpoint:\n--- first\n{}\n--- second\n{}",
+            String::from_utf8_lossy(&printed),
+            String::from_utf8_lossy(&reprinted)
+        );
+    }
+
+    fn vias(msg: &SipMessage) -> Vec<String> {
+        rsip::message::HasHeaders::headers(msg)
+            .iter()
+            .filter_map(|h| match h {
+                Header::Via(v) => Some(v.value().to_owned()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// RFC 3261 §7.2, §25.1 (`Status-Code = 3DIGIT`, 1xx to 6xx): `+00` was read as status 0
+    /// and printed as `SIP/2.0 0 OK`, which does not parse (fuzz finding 5).
+    #[test]
+    fn status_code_must_be_three_digits_from_100_to_699() {
+        assert_eq!(
+            parse(&crash("crash-e3e33f90-status-plus00")),
+            Err(Error::InvalidStatusCode("+00".to_owned()))
+        );
+        let with = |line: &str| {
+            let raw = format!(
+                "{line}\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\nFrom: <sip:a@b>;tag=1\r\n\
+                 To: <sip:c@d>;tag=2\r\nCall-ID: c\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n"
+            );
+            parse(raw.as_bytes()).map(|m| status_code(&m))
+        };
+        for bad in [
+            "+00", "+99", "099", "000", "700", "999", "20", "2000", "20x", "-10",
+        ] {
+            assert_eq!(
+                with(&format!("SIP/2.0 {bad} Reason")),
+                Err(Error::InvalidStatusCode(bad.to_owned())),
+                "{bad:?}"
+            );
+        }
+        assert_eq!(
+            with("SIP/2.0"),
+            Err(Error::InvalidStatusCode(String::new()))
+        );
+        assert_eq!(with("SIP/2.0 100 Trying"), Ok(Some(100)));
+        assert_eq!(with("SIP/2.0 699 Custom"), Ok(Some(699)));
+        // RFC 4475 §3.1.1.13: an empty reason phrase is fine.
+        assert_eq!(with("SIP/2.0 183 "), Ok(Some(183)));
+        // RFC 4475 §3.1.2.19: an overlarge code now says what is wrong.
+        assert_eq!(
+            with("SIP/2.0 4294967301 better not break the receiver"),
+            Err(Error::InvalidStatusCode("4294967301".to_owned()))
+        );
+    }
+
+    /// RFC 3261 §7.3.1, §25.1: comma-joined Vias are split, but not at a comma inside a
+    /// quoted via-extension value (backslash escapes included) or `<...>` (fuzz finding 4).
+    #[test]
+    fn via_split_respects_quotes_and_brackets() {
+        let msg = parse(&crash("via-quoted-comma.sip")).unwrap();
+        assert_eq!(
+            vias(&msg),
+            ["SIP/2.0/UDP h.example.com;branch=z9hG4bK1;x=\"a,b\""]
+        );
+        let raw = "OPTIONS sip:a@b SIP/2.0\r\n\
+                   Via: SIP/2.0/UDP h1;branch=z9hG4bKa;x=\"q\\\",\\\\\", SIP/2.0/UDP h2;y=\"<,>\" ,\
+                   SIP/2.0/UDP h3;branch=z9hG4bKc\r\n\
+                   From: <sip:x@y>;tag=1\r\nTo: <sip:a@b>\r\nCall-ID: c\r\nCSeq: 2 OPTIONS\r\n\r\n";
+        let msg = parse(raw.as_bytes()).unwrap();
+        assert_eq!(
+            vias(&msg),
+            [
+                "SIP/2.0/UDP h1;branch=z9hG4bKa;x=\"q\\\",\\\\\"",
+                "SIP/2.0/UDP h2;y=\"<,>\"",
+                "SIP/2.0/UDP h3;branch=z9hG4bKc",
+            ]
+        );
+        let quoted = parse(&crash("crash-689386a7-via-quote-comma")).unwrap();
+        assert_eq!(vias(&quoted).len(), 2, "{:?}", vias(&quoted));
+        let bracket = parse(&crash("crash-4bd4020d-via-bracket-comma")).unwrap();
+        assert_eq!(vias(&bracket).len(), 1, "{:?}", vias(&bracket));
+        for name in [
+            "via-quoted-comma.sip",
+            "crash-689386a7-via-quote-comma",
+            "crash-4bd4020d-via-bracket-comma",
+        ] {
+            let msg = parse(&crash(name)).unwrap();
+            assert_eq!(parse(&to_bytes(&msg)).unwrap(), msg, "{name}");
+        }
+    }
+
+    /// Every input the `sip_message` fuzz target crashed on, and its seeds, pass the target's
+    /// assertions: a message that parses prints to bytes that parse, and printing is a fixpoint.
+    #[test]
+    fn fuzz_crash_inputs_and_seeds_print_to_a_fixpoint() {
+        let mut count = 0;
+        for dir in ["crashes", "seeds"] {
+            let dir = format!("{}/../fuzz/{dir}/sip_message", env!("CARGO_MANIFEST_DIR"));
+            for entry in std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{dir}: {e}")) {
+                let path = entry.unwrap().path();
+                let bytes = std::fs::read(&path).unwrap();
+                assert_print_fixpoint(&path.display().to_string(), &bytes);
+                count += 1;
+            }
+        }
+        assert!(count >= 4 + 200, "only {count} inputs");
     }
 }

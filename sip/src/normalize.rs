@@ -163,6 +163,67 @@ fn squeeze(value: &[u8], seps: &[u8]) -> Vec<u8> {
     out
 }
 
+/// Byte offsets of every `sep` outside quoted strings (with their `\` escapes) and `<...>`
+/// (§7.3.1, §25.1: a comma inside either does not separate values); `None` when a quoted
+/// string or `<` is left open.
+fn separators(value: &[u8], sep: u8) -> Option<Vec<usize>> {
+    let (mut quoted, mut escaped, mut angle) = (false, false, false);
+    let mut at = Vec::new();
+    for (i, &b) in value.iter().enumerate() {
+        if quoted {
+            match (escaped, b) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => quoted = false,
+                _ => {}
+            }
+        } else if angle {
+            angle = b != b'>';
+        } else if b == b'"' {
+            quoted = true;
+        } else if b == b'<' {
+            angle = true;
+        } else if b == sep {
+            at.push(i);
+        }
+    }
+    (!quoted && !angle).then_some(at)
+}
+
+/// Splits on `sep` outside quoted strings and `<...>`; `None` for an unterminated quote or `<`.
+pub(crate) fn split_unquoted(value: &[u8], sep: u8) -> Option<Vec<&[u8]>> {
+    let at = separators(value, sep)?;
+    let mut parts = Vec::with_capacity(at.len() + 1);
+    let mut start = 0;
+    for i in at {
+        parts.push(&value[start..i]);
+        start = i + 1;
+    }
+    parts.push(&value[start..]);
+    Some(parts)
+}
+
+/// The values of a comma-joined header (§7.3.1), trimmed, empty ones dropped; commas inside
+/// a quoted string or `<...>` do not split. A value with an unterminated quote or `<` is
+/// returned whole.
+pub(crate) fn split_comma_list(value: &str) -> Vec<&str> {
+    let Some(at) = separators(value.as_bytes(), b',') else {
+        return Some(value.trim())
+            .filter(|v| !v.is_empty())
+            .into_iter()
+            .collect();
+    };
+    let mut parts = Vec::with_capacity(at.len() + 1);
+    let mut start = 0;
+    // `,` is ASCII, so every offset is a char boundary.
+    for i in at.into_iter().chain([value.len()]) {
+        parts.push(value[start..i].trim());
+        start = i + 1;
+    }
+    parts.retain(|p| !p.is_empty());
+    parts
+}
+
 pub(crate) fn trim(s: &[u8]) -> &[u8] {
     let start = s
         .iter()
@@ -217,6 +278,25 @@ mod tests {
             "INVITE sip:a@b SIP/2.0\r\nTO: sip:v@c;tag=19n\r\nVia: SIP/2.0/UDP 192.0.2.2;branch=390\r\n\
              cseq: 0009 INVITE\r\nm: \"Quoted ; = \\\"\" <sip:j@e ;x>;q=0.33\r\n\r\nbody \r\n x"
         );
+    }
+
+    /// RFC 3261 §7.3.1, §25.1: a comma inside a quoted string (escapes included) or `<...>`
+    /// separates nothing; an unterminated one leaves the value whole.
+    #[test]
+    fn comma_lists_split_outside_quotes_and_brackets() {
+        assert_eq!(
+            split_comma_list(r#"a;x="1,\",2" , <sip:b,c@d>;y ,, e"#),
+            [r#"a;x="1,\",2""#, "<sip:b,c@d>;y", "e"]
+        );
+        assert_eq!(split_comma_list(r#"a;x="1,2"#), [r#"a;x="1,2"#]);
+        assert_eq!(split_comma_list("<sip:a,b"), ["<sip:a,b"]);
+        assert_eq!(split_comma_list(" , "), Vec::<&str>::new());
+        assert_eq!(split_comma_list("  "), Vec::<&str>::new());
+        assert_eq!(
+            split_unquoted(b"a;b=\"x;y\";c", b';'),
+            Some(vec![&b"a"[..], b"b=\"x;y\"", b"c"])
+        );
+        assert_eq!(split_unquoted(b"a;b=\"x", b';'), None);
     }
 
     /// Header injection: a NUL or bare LF in a value is refused.

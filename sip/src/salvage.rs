@@ -1,9 +1,11 @@
 //! A best-effort answer to a request that [`crate::message::parse`] refused (RFC 3261 §8.2,
 //! §21.4.1; RFC 4475 §3): when the start line says "request" and a Via can be read, the sender
 //! gets a final response built from the raw header lines (Via, From, To, Call-ID, CSeq), so it
-//! stops retransmitting instead of timing out. Responses, ACKs, requests missing one of those
-//! five headers, and requests whose echoed values carry CR, LF or NUL (header injection) are
-//! ignored.
+//! stops retransmitting instead of timing out. From, To or Call-ID may be missing (RFC 4475
+//! §3.3.1) when the top Via has an RFC 3261 branch: the sender's client transaction matches
+//! the response on that branch and the CSeq method alone (§17.1.3). Responses, ACKs, requests
+//! without Via or CSeq, requests missing From, To or Call-ID without such a branch, and
+//! requests whose echoed values carry CR, LF or NUL (header injection) are ignored.
 
 use bytes::Bytes;
 
@@ -71,9 +73,13 @@ pub fn reply(bytes: &[u8], to_tag: &str) -> Option<Salvaged> {
         }
     }
     let echoed = vias.iter().chain(single.iter().flatten());
-    // Without all five a response cannot be matched to its request (§8.2.6.2, §17.1.3).
+    // Without Via and CSeq a response cannot be matched to its request at all; without From,
+    // To or Call-ID only by an RFC 3261 client transaction (§17.1.3, §8.2.6.2).
+    let matchable = single[3].is_some()
+        && (single.iter().all(Option::is_some)
+            || top_via(&vias).is_some_and(|v| has_rfc3261_branch(&v)));
     if vias.is_empty()
-        || single.iter().any(Option::is_none)
+        || !matchable
         || echoed
             .clone()
             .any(|v| v.iter().any(|b| matches!(b, b'\r' | b'\n' | 0)))
@@ -154,34 +160,40 @@ fn text(v: Option<&[u8]>) -> Option<&str> {
     v.and_then(|v| std::str::from_utf8(v).ok())
 }
 
+/// The top Via, typed; one of another SIP version (RFC 4475 §3.1.2.16) is read as 2.0, since
+/// it still routes the 505.
+fn top_via(vias: &[&[u8]]) -> Option<rsip::typed::Via> {
+    use rsip::headers::{ToTypedHeader, UntypedHeader};
+    let first = std::str::from_utf8(vias.first()?).ok()?;
+    let v = *crate::normalize::split_comma_list(first).first()?;
+    let v2 = match v.get(..4).zip(v.get(7..)) {
+        Some((p, rest)) if p.eq_ignore_ascii_case("SIP/") => format!("SIP/2.0{rest}"),
+        _ => v.to_owned(),
+    };
+    rsip::headers::Via::new(v2).typed().ok()
+}
+
+fn has_rfc3261_branch(via: &rsip::typed::Via) -> bool {
+    via.branch().is_some_and(|b| {
+        b.to_string()
+            .starts_with(crate::message::BRANCH_MAGIC_COOKIE)
+    })
+}
+
 fn echo_is_sound(vias: &[&[u8]], single: &[Option<&[u8]>; 4], method: &str) -> bool {
     use rsip::headers::{ToTypedHeader, UntypedHeader};
-    let top_via = vias
-        .first()
-        .and_then(|v| std::str::from_utf8(v).ok())
-        .and_then(|v| v.split(',').next())
-        .is_some_and(|v| {
-            // A Via of another SIP version (RFC 4475 §3.1.2.16) still routes the 505.
-            let v = v.trim();
-            let v2 = match v.get(..4).zip(v.get(7..)) {
-                Some((p, rest)) if p.eq_ignore_ascii_case("SIP/") => format!("SIP/2.0{rest}"),
-                _ => v.to_owned(),
-            };
-            rsip::headers::Via::new(v2).typed().is_ok()
-        });
-    let name_addr_ok = |v: Option<&str>, typed: fn(&str) -> bool| {
+    let top_via = top_via(vias).is_some();
+    // Absent From, To or Call-ID were allowed by the caller; present ones must be readable.
+    let name_addr_ok = |raw: Option<&[u8]>, typed: fn(&str) -> bool| {
         // A name-addr whose <...> is complete is echoed even if rsip cannot type it (RFC
         // 4475 §3.1.2.14); one cut short is not.
         let closed = |v: &str| v.find('<').is_some_and(|i| v[i..].contains('>'));
-        v.is_some_and(|v| !crate::message::is_sip_uri(v) || typed(v) || closed(v))
+        raw.is_none()
+            || text(raw).is_some_and(|v| !crate::message::is_sip_uri(v) || typed(v) || closed(v))
     };
-    let from = name_addr_ok(text(single[0]), |v| {
-        rsip::headers::From::new(v).typed().is_ok()
-    });
-    let to = name_addr_ok(text(single[1]), |v| {
-        rsip::headers::To::new(v).typed().is_ok()
-    });
-    let call_id = text(single[2]).is_some_and(|v| !v.trim().is_empty());
+    let from = name_addr_ok(single[0], |v| rsip::headers::From::new(v).typed().is_ok());
+    let to = name_addr_ok(single[1], |v| rsip::headers::To::new(v).typed().is_ok());
+    let call_id = single[2].is_none() || text(single[2]).is_some_and(|v| !v.trim().is_empty());
     let cseq = text(single[3]).is_some_and(|v| {
         let mut it = v.split_whitespace();
         // An overlarge number is echoed as received (RFC 4475 §3.1.2.4).
@@ -250,10 +262,18 @@ mod tests {
             None
         );
         assert_eq!(reply(b"INVITE sip:a SIP/2.0\r\nTo: a\r\n\r\n", "t"), None);
-        // RFC 4475 §3.3.1: From, To and Call-ID missing.
+        // From, To and Call-ID missing, and no RFC 3261 branch to match the answer on.
         assert_eq!(
             reply(
                 b"INVITE sip:a SIP/2.0\r\nCSeq: 1 INVITE\r\nVia: SIP/2.0/UDP a\r\n\r\n",
+                "t"
+            ),
+            None
+        );
+        // A CSeq is needed in any case (§17.1.3 matches on its method).
+        assert_eq!(
+            reply(
+                b"INVITE sip:a SIP/2.0\r\nVia: SIP/2.0/UDP a;branch=z9hG4bK1\r\n\r\n",
                 "t"
             ),
             None
@@ -267,6 +287,35 @@ mod tests {
         );
         assert_eq!(reply(b"\xff\xfe", "t"), None);
         assert_eq!(reply(b"", "t"), None);
+    }
+
+    /// RFC 4475 §3.3.1: From, To and Call-ID missing; with an RFC 3261 branch the sender
+    /// matches a 400 on the branch and CSeq method (§17.1.3), so it gets one, carrying what
+    /// the request had.
+    #[test]
+    fn answers_a_request_missing_from_to_call_id_by_its_branch() {
+        let raw = b"INVITE sip:user@example.com SIP/2.0\r\nCSeq: 193942 INVITE\r\n\
+                    Via: SIP/2.0/UDP 192.0.2.95;branch=z9hG4bKkdj.insuf\r\n\
+                    Content-Type: application/sdp\r\nl: 0\r\n\r\n";
+        let s = reply(raw, "t").unwrap();
+        assert_eq!(s.code, 400);
+        assert_eq!(
+            text(&s),
+            "SIP/2.0 400 Bad Request\r\nVia: SIP/2.0/UDP 192.0.2.95;branch=z9hG4bKkdj.insuf\r\n\
+             CSeq: 193942 INVITE\r\nContent-Length: 0\r\n\r\n"
+        );
+        let with_to = String::from_utf8(raw.to_vec())
+            .unwrap()
+            .replace("l: 0", "To: <sip:user@example.com>\r\nl: 0");
+        let s = reply(with_to.as_bytes(), "t").unwrap();
+        assert!(
+            text(&s).contains("\r\nTo: <sip:user@example.com>;tag=t\r\nCSeq: 193942 INVITE\r\n"),
+            "{}",
+            text(&s)
+        );
+        // A To that is there but cut short is still not echoed.
+        let bad_to = with_to.replace("<sip:user@example.com>", "<sip:user@example.com");
+        assert_eq!(reply(bad_to.as_bytes(), "t"), None);
     }
 
     /// The code names the fault when it is clear (RFC 3261 §21.4.19, §21.5.2, §21.5.6).

@@ -119,19 +119,22 @@ fn transport_error_terminates() {
     assert!(drain(&mut tx).is_empty());
 }
 
-/// §17.2.3: requests without an RFC 3261 branch get no key (RFC 2543 matching is not
-/// supported); a transaction created anyway runs under a key no request can produce.
+/// §17.2.3: a request without an RFC 3261 branch is keyed by the RFC 2543 rules (see
+/// `transaction_server_rfc2543.rs`), never like the RFC 3261 request it resembles; we never
+/// send one (no client key).
 #[test]
-fn rfc2543_branch_is_refused() {
+fn rfc2543_branch_gets_an_rfc2543_key() {
     let text = String::from_utf8(message::to_bytes(&bye().into()).to_vec()).unwrap();
     let old = text.replacen("branch=z9hG4bK", "branch=", 1);
     let old = Request::try_from(message::parse(old.as_bytes()).unwrap()).unwrap();
+    let key = TransactionKey::for_request(&old, true).unwrap();
+    assert!(key.rfc2543.is_some());
     assert_eq!(
-        TransactionKey::for_request(&old, true),
+        TransactionKey::for_request(&old, false),
         Err(gateway_sip::Error::NoRfc3261Branch)
     );
     let tx = ServerNonInvite::new(t0(), old, false, TimerConfig::default());
-    assert!(tx.key().branch.is_empty());
+    assert_eq!(*tx.key(), key);
     assert_ne!(
         *tx.key(),
         TransactionKey::for_request(&bye(), true).unwrap()

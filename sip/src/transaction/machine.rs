@@ -8,9 +8,10 @@ use std::collections::VecDeque;
 use std::fmt::Debug;
 use std::time::{Duration, Instant};
 
-use rsip::{Request, Response, SipMessage};
+use rsip::{Method, Request, Response, SipMessage};
 
 use super::{Role, Timer, TimerConfig, TimerTable, TransactionKey, TxInput, TxOutput};
+use crate::message;
 
 /// The state enum of one §17 machine: variants hold their own data, and each transition
 /// consumes the current state and returns the next. [`Transaction`] calls the transitions only
@@ -149,6 +150,18 @@ impl<S: Machine> Transaction<S> {
         &self.core.request
     }
 
+    /// Whether `req`, found under one of its [`TransactionKey::lookup_keys`], belongs to this
+    /// transaction (§17.2.3). Always with an RFC 3261 branch; an ACK to a transaction keyed by
+    /// the RFC 2543 rules must carry the To tag of the final response the transaction sent, so
+    /// an ACK for another response (a proxy that forwarded two) is not taken for ours.
+    pub fn matches(&self, req: &Request) -> bool {
+        if self.core.key.rfc2543.is_none() || req.method != Method::Ack {
+            return true;
+        }
+        let ack_tag = message::to_tag(req).ok().flatten();
+        ack_tag.is_some() && ack_tag == self.core.final_to_tag
+    }
+
     /// Whether the transaction is over.
     pub fn is_terminated(&self) -> bool {
         self.state() == S::TERMINATED.name()
@@ -180,6 +193,8 @@ pub(crate) trait AnyTransaction: Send {
     fn poll_timeout(&self) -> Option<Instant>;
     /// See [`Transaction::key`].
     fn key(&self) -> &TransactionKey;
+    /// See [`Transaction::matches`].
+    fn matches(&self, req: &Request) -> bool;
 }
 
 impl<S: Machine> AnyTransaction for Transaction<S> {
@@ -198,6 +213,9 @@ impl<S: Machine> AnyTransaction for Transaction<S> {
     fn key(&self) -> &TransactionKey {
         Transaction::key(self)
     }
+    fn matches(&self, req: &Request) -> bool {
+        Transaction::matches(self, req)
+    }
 }
 
 /// What every machine shares: identity, timers and the output queue.
@@ -209,6 +227,9 @@ pub struct Core {
     pub(super) config: TimerConfig,
     pub(super) timers: TimerTable,
     out: VecDeque<TxOutput>,
+    /// The To tag of the last final response sent (server transactions), which an RFC 2543
+    /// ACK must carry (§17.2.3).
+    final_to_tag: Option<String>,
 }
 
 impl Core {
@@ -226,6 +247,7 @@ impl Core {
                 branch: String::new(),
                 sent_by: None,
                 method: request.method,
+                rfc2543: None,
             });
         Self {
             key,
@@ -234,11 +256,18 @@ impl Core {
             config,
             timers: TimerTable::default(),
             out: VecDeque::new(),
+            final_to_tag: None,
         }
     }
 
     pub(super) fn transmit(&mut self, msg: impl Into<SipMessage>) {
-        self.out.push_back(TxOutput::Transmit(msg.into()));
+        let msg = msg.into();
+        if let SipMessage::Response(resp) = &msg
+            && resp.status_code.code() >= 200
+        {
+            self.final_to_tag = message::to_tag(resp).ok().flatten();
+        }
+        self.out.push_back(TxOutput::Transmit(msg));
     }
 
     pub(super) fn pass_to_tu(&mut self, msg: impl Into<SipMessage>) {

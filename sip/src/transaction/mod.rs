@@ -1,5 +1,6 @@
 //! RFC 3261 §17 transactions without I/O: one state machine per figure (5–8, with the RFC 6026
-//! "Accepted" states), a timer table, and the matching rules of §17.1.3 and §17.2.3.
+//! "Accepted" states), a timer table, and the matching rules of §17.1.3 and §17.2.3 (including
+//! the RFC 2543 rules for requests whose top Via has no `z9hG4bK` branch).
 //!
 //! Every machine is a [`Transaction`] over its own state enum, so all have the same shape:
 //! `new(now, request, reliable, timers)`, then `handle_input(now, input)` /
@@ -17,6 +18,9 @@
 //!   retransmits 2xx per §13.3.1.4), passes a matching ACK to the TU and ends at Timer L.
 //! - "Zero" timers on reliable transports (D, I, J, K) are not armed: the machine terminates
 //!   at once, after queueing its other outputs.
+//! - RFC 2543 matching (§17.2.3) compares the Request-URI as printed and the top Via in a
+//!   canonical form ([`Rfc2543Id`]) rather than by every §19.1.4 / §20.42 rule: a
+//!   retransmission repeats both byte for byte.
 
 mod client_invite;
 mod client_non_invite;
@@ -111,18 +115,74 @@ pub enum Role {
 }
 
 /// What identifies a transaction (§17.1.3, §17.2.3): the top Via branch, the method (ACK counts
-/// as INVITE; CANCEL is its own transaction), and for server transactions the Via sent-by.
+/// as INVITE; CANCEL is its own transaction), and for server transactions the Via sent-by; for
+/// a request without an RFC 3261 branch, the RFC 2543 identity in [`Rfc2543Id`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TransactionKey {
     /// Client or server transaction.
     pub role: Role,
-    /// The top Via branch, including the magic cookie.
+    /// The top Via branch, including the magic cookie; for an RFC 2543 request, whatever
+    /// branch it has (often none: empty).
     pub branch: String,
     /// The top Via sent-by (host lowercased, port as written); `None` for client transactions,
     /// which §17.1.3 matches on branch and method only.
     pub sent_by: Option<String>,
     /// The request method, with ACK folded into INVITE.
     pub method: Method,
+    /// Server transactions of requests whose top Via has no `z9hG4bK` branch: what §17.2.3
+    /// matches them on instead. `None` with an RFC 3261 branch.
+    pub rfc2543: Option<Rfc2543Id>,
+}
+
+/// The RFC 2543 identity of a request (RFC 3261 §17.2.3): an INVITE matches the transaction
+/// whose INVITE had the same Request-URI, To tag, From tag, Call-ID, CSeq and top Via; any
+/// other request likewise, CSeq method included (the key's `method`); an ACK matches on all but
+/// the To tag, which must be the one of the final response the transaction sent
+/// ([`TransactionKey::lookup_keys`], [`Transaction::matches`]).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Rfc2543Id {
+    /// The Request-URI as rsip prints it (a retransmission repeats it byte for byte).
+    pub request_uri: String,
+    /// The To tag, if any.
+    pub to_tag: Option<String>,
+    /// The From tag, if any: RFC 2543 did not require one.
+    pub from_tag: Option<String>,
+    /// The Call-ID.
+    pub call_id: String,
+    /// The CSeq number.
+    pub cseq: u32,
+    /// The top Via, canonical: sent-protocol, sent-by and the sorted parameters, lowercased
+    /// but for quoted values (equal Vias, §20.42 and §7.3.1, give equal strings).
+    pub top_via: String,
+}
+
+impl Rfc2543Id {
+    fn of(req: &Request, via: &rsip::typed::Via) -> Result<Self, Error> {
+        let mut params: Vec<String> = via
+            .params
+            .iter()
+            .map(|p| {
+                let p = p.to_string();
+                if p.contains('"') {
+                    p
+                } else {
+                    p.to_ascii_lowercase()
+                }
+            })
+            .collect();
+        params.sort();
+        let protocol = format!("{}/{}", via.version, via.transport).to_ascii_lowercase();
+        // A From or To of another scheme (RFC 4475 §3.3.4) may have no readable tag: none,
+        // the same for the request and its retransmissions.
+        Ok(Self {
+            request_uri: req.uri.to_string(),
+            to_tag: message::to_tag(req).ok().flatten(),
+            from_tag: message::from_tag(req).ok().flatten(),
+            call_id: message::call_id(req)?.to_owned(),
+            cseq: message::cseq(req)?.0,
+            top_via: format!("{protocol} {}{}", sent_by(via), params.concat()),
+        })
+    }
 }
 
 impl Hash for TransactionKey {
@@ -132,37 +192,66 @@ impl Hash for TransactionKey {
         self.branch.hash(state);
         self.sent_by.hash(state);
         self.method.to_string().hash(state);
+        self.rfc2543.hash(state);
     }
 }
 
 impl TransactionKey {
     /// The key of the transaction `req` belongs to, as client (`is_server == false`, the
-    /// request we send) or server (a request we received). Requires an RFC 3261 branch: the
-    /// RFC 2543 matching of §17.2.3 is not supported.
+    /// request we send) or server (a request we received). A client request needs an RFC 3261
+    /// branch; a received request without one is keyed by the RFC 2543 rules of §17.2.3.
     pub fn for_request(req: &Request, is_server: bool) -> Result<Self, Error> {
         let via = message::top_via(req)?;
-        let branch = via
-            .branch()
-            .map(|b| b.to_string())
-            .ok_or(Error::NoRfc3261Branch)?;
-        if !branch.starts_with(BRANCH_MAGIC_COOKIE) {
-            return Err(Error::NoRfc3261Branch);
-        }
+        let branch = via.branch().map(|b| b.to_string()).unwrap_or_default();
+        let rfc3261 = branch.starts_with(BRANCH_MAGIC_COOKIE);
         let method = match req.method {
             Method::Ack => Method::Invite,
             other => other,
         };
-        let (role, sent_by) = if is_server {
-            (Role::Server, Some(sent_by(&via)))
+        if !is_server {
+            if !rfc3261 {
+                return Err(Error::NoRfc3261Branch);
+            }
+            return Ok(Self {
+                role: Role::Client,
+                branch,
+                sent_by: None,
+                method,
+                rfc2543: None,
+            });
+        }
+        let rfc2543 = if rfc3261 {
+            None
         } else {
-            (Role::Client, None)
+            Some(Rfc2543Id::of(req, &via)?)
         };
         Ok(Self {
-            role,
+            role: Role::Server,
             branch,
-            sent_by,
+            sent_by: Some(sent_by(&via)),
             method,
+            rfc2543,
         })
+    }
+
+    /// The keys under which the server transaction of `req` (whose own key is `self`) is
+    /// looked up, in order (§17.2.3). Only an RFC 2543 ACK has two: the INVITE it acknowledges
+    /// may have had no To tag, our final response having added the one the ACK carries;
+    /// [`Transaction::matches`] then checks that tag.
+    pub fn lookup_keys(&self, req: &Request) -> Vec<Self> {
+        let mut keys = vec![self.clone()];
+        if req.method == Method::Ack
+            && let Some(id) = self.rfc2543.as_ref().filter(|id| id.to_tag.is_some())
+        {
+            keys.push(Self {
+                rfc2543: Some(Rfc2543Id {
+                    to_tag: None,
+                    ..id.clone()
+                }),
+                ..self.clone()
+            });
+        }
+        keys
     }
 
     /// The key of the client transaction a received response belongs to (§17.1.3): top Via
@@ -175,10 +264,12 @@ impl TransactionKey {
             branch,
             sent_by: None,
             method,
+            rfc2543: None,
         })
     }
 
-    /// For a CANCEL's key, the key of the INVITE transaction it cancels (§9.2).
+    /// For a CANCEL's key, the key of the INVITE transaction it cancels (§9.2: the §17.2.3
+    /// rules with the method taken as INVITE; with an RFC 2543 key too).
     pub fn cancelled_invite(&self) -> Option<Self> {
         (self.method == Method::Cancel).then(|| Self {
             method: Method::Invite,

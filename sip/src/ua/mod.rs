@@ -425,15 +425,20 @@ impl<R: RngCore> UserAgent<R> {
                 return;
             }
         };
-        if let Some(entry) = self.txs.get(&key) {
+        let existing = key
+            .lookup_keys(&req)
+            .into_iter()
+            .find(|k| self.txs.get(k).is_some_and(|e| e.tx.matches(&req)));
+        if let Some(existing) = existing {
             // A retransmission, or the ACK for a non-2xx final response.
-            let answer = entry
-                .answer
-                .clone()
+            let answer = self
+                .txs
+                .get(&existing)
+                .and_then(|e| e.answer.clone())
                 .filter(|_| req.method == Method::Invite);
-            self.feed(now, &key, TxInput::Message(SipMessage::Request(req)));
+            self.feed(now, &existing, TxInput::Message(SipMessage::Request(req)));
             if let Some(answer) = answer {
-                self.feed(now, &key, TxInput::FromTu(answer));
+                self.feed(now, &existing, TxInput::FromTu(answer));
             }
             return;
         }

@@ -25,6 +25,12 @@ pub enum ArgsError {
     /// An address is not on 127.0.0.1.
     #[error("{0} is not a 127.0.0.1 address")]
     NotLoopback(String),
+    /// `--rtp-ports` is not `START-END` with START <= END.
+    #[error("--rtp-ports must be START-END, e.g. 20000-29999: {0}")]
+    PortRange(String),
+    /// A churn-mode option without `--call-duration`, or a zero duration or interval.
+    #[error("{0}")]
+    Churn(&'static str),
 }
 
 /// The audio codec the simulated browsers offer.
@@ -76,6 +82,17 @@ pub struct Args {
     /// Worker threads of the generator (1 = a single-threaded runtime).
     #[arg(long, default_value_t = 1)]
     pub threads: usize,
+    /// Churn (soak) mode: each call sends audio for this long after it connects, then hangs up,
+    /// on its own; calls start at `--rate` until `--calls` have started (`--hold` is unused).
+    #[arg(long)]
+    pub call_duration: Option<String>,
+    /// Churn mode: how often the gateway is sampled (RSS, open files, threads, `/metrics`).
+    #[arg(long, default_value = "10s")]
+    pub sample_interval: String,
+    /// Churn mode: the gateway's `media.rtp_ports` (e.g. 20000-29999), to check after the run
+    /// that every port free before is free again.
+    #[arg(long)]
+    pub rtp_ports: Option<String>,
     /// Print a human table to stderr as well as the JSON line on stdout.
     #[arg(long)]
     pub pretty: bool,
@@ -104,6 +121,21 @@ pub struct Plan {
     pub gateway_pid: Option<u32>,
     /// Pace of the clients' ICE checks.
     pub ice_check_interval: Duration,
+    /// The gateway's HTTP listener (`/metrics`), the authority of `url`.
+    pub http_addr: SocketAddr,
+    /// Churn mode, if `--call-duration` was given.
+    pub churn: Option<Churn>,
+}
+
+/// Churn (soak) mode: calls come and go independently.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Churn {
+    /// How long each call sends audio after it connects.
+    pub call_duration: Duration,
+    /// Gateway sampling period.
+    pub sample_interval: Duration,
+    /// The gateway's RTP port range, inclusive, if known.
+    pub rtp_ports: Option<(u16, u16)>,
 }
 
 impl Plan {
@@ -112,7 +144,7 @@ impl Plan {
         if a.calls == 0 {
             return Err(ArgsError::NoCalls);
         }
-        check_url(&a.url)?;
+        let http_addr = check_url(&a.url)?;
         let baseline = match &a.baseline {
             Some(s) => Some(loopback_addr(s)?),
             None => None,
@@ -128,6 +160,8 @@ impl Plan {
             baseline,
             gateway_pid: a.gateway_pid,
             ice_check_interval: parse_duration(&a.ice_check_interval)?,
+            http_addr,
+            churn: churn(a)?,
         })
     }
 
@@ -142,7 +176,45 @@ impl Plan {
     }
 }
 
-fn check_url(url: &str) -> Result<(), ArgsError> {
+fn churn(a: &Args) -> Result<Option<Churn>, ArgsError> {
+    let Some(d) = &a.call_duration else {
+        if a.rtp_ports.is_some() {
+            return Err(ArgsError::Churn("--rtp-ports needs --call-duration"));
+        }
+        return Ok(None);
+    };
+    let call_duration = parse_duration(d)?;
+    let sample_interval = parse_duration(&a.sample_interval)?;
+    if call_duration.is_zero() || sample_interval.is_zero() {
+        return Err(ArgsError::Churn(
+            "--call-duration and --sample-interval must be > 0",
+        ));
+    }
+    let rtp_ports = match &a.rtp_ports {
+        Some(r) => Some(parse_port_range(r)?),
+        None => None,
+    };
+    Ok(Some(Churn {
+        call_duration,
+        sample_interval,
+        rtp_ports,
+    }))
+}
+
+/// `20000-29999` -> `(20000, 29999)`.
+pub fn parse_port_range(s: &str) -> Result<(u16, u16), ArgsError> {
+    let bad = || ArgsError::PortRange(s.to_owned());
+    let (a, b) = s.split_once('-').ok_or_else(bad)?;
+    let first: u16 = a.trim().parse().map_err(|_| bad())?;
+    let last: u16 = b.trim().parse().map_err(|_| bad())?;
+    if first == 0 || first > last {
+        return Err(bad());
+    }
+    Ok((first, last))
+}
+
+/// Checks `ws://127.0.0.1:<port>/...`; returns `127.0.0.1:<port>`.
+fn check_url(url: &str) -> Result<SocketAddr, ArgsError> {
     let bad = || ArgsError::Url(url.to_owned());
     let rest = url.strip_prefix("ws://").ok_or_else(bad)?;
     let authority = rest.split('/').next().ok_or_else(bad)?;
@@ -150,7 +222,7 @@ fn check_url(url: &str) -> Result<(), ArgsError> {
     if addr.ip() != IpAddr::V4(Ipv4Addr::LOCALHOST) {
         return Err(bad());
     }
-    Ok(())
+    Ok(addr)
 }
 
 fn loopback_addr(s: &str) -> Result<SocketAddr, ArgsError> {
@@ -215,6 +287,41 @@ mod tests {
         assert_eq!(p.codec, Codec::Opus);
         assert_eq!(p.ramp(), Duration::from_secs(2));
         assert_eq!(p.start_offset(3), Duration::from_millis(1500));
+        assert_eq!(p.http_addr, "127.0.0.1:8080".parse::<SocketAddr>().unwrap());
+        assert_eq!(p.churn, None);
+    }
+
+    #[test]
+    fn call_duration_turns_on_churn_mode() {
+        let p = Plan::from_args(&args(&[
+            "--calls",
+            "600",
+            "--rate",
+            "10/s",
+            "--call-duration",
+            "30s",
+            "--rtp-ports",
+            "20000-29999",
+        ]))
+        .unwrap();
+        assert_eq!(
+            p.churn,
+            Some(Churn {
+                call_duration: Duration::from_secs(30),
+                sample_interval: Duration::from_secs(10),
+                rtp_ports: Some((20000, 29999)),
+            })
+        );
+        assert!(matches!(
+            Plan::from_args(&args(&["--call-duration", "0s"])),
+            Err(ArgsError::Churn(_))
+        ));
+        assert!(matches!(
+            Plan::from_args(&args(&["--rtp-ports", "20000-29999"])),
+            Err(ArgsError::Churn(_))
+        ));
+        assert!(parse_port_range("30000-20000").is_err());
+        assert!(parse_port_range("20000").is_err());
     }
 
     #[test]

@@ -95,9 +95,18 @@ pub struct CallSpec {
     /// Time zero of the run (stamps are µs since it).
     pub epoch: Instant,
     /// When to stop sending audio.
-    pub media_end: Instant,
+    pub media: MediaWindow,
     /// Pace of the client's ICE connectivity checks.
     pub ice_check_interval: Duration,
+}
+
+/// When a call stops sending audio and hangs up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MediaWindow {
+    /// At this instant, whenever the call connected (every call up together for a hold).
+    Until(Instant),
+    /// This long after the gateway's `connected` (churn: each call on its own clock).
+    For(Duration),
 }
 
 /// Runs one call to its end; never fails: failures are in the result.
@@ -155,8 +164,8 @@ async fn drive(spec: &CallSpec, r: &mut CallResult, probe: &mut Probe) -> Result
     };
     let failed = call_id.is_err();
     let sent = send_json(&mut ws, hangup).await;
-    if !failed && sent.is_ok() {
-        wait_ended(&mut ws).await;
+    if !failed && sent.is_ok() && !wait_ended(&mut ws).await {
+        r.no_ended_after_hangup = true;
     }
     let _ = c.pc.close();
     c.flush().await;
@@ -264,7 +273,11 @@ impl Client {
         let mut next_send: Option<Instant> = None;
         let mut rtp_seq: u16 = rand::random();
         let mut rtp_ts: u32 = rand::random();
-        let stop_at = spec.media_end + DRAIN;
+        // Known from the start for a hold; from `connected` on for churn.
+        let mut media_end = match spec.media {
+            MediaWindow::Until(t) => Some(t),
+            MediaWindow::For(_) => None,
+        };
         let elapsed_ms = |t: Instant| t.duration_since(t_call).as_secs_f64() * 1000.0;
         loop {
             self.flush().await;
@@ -285,18 +298,24 @@ impl Client {
             if r.connected_ms.is_none() && now > t_call + SETUP_LIMIT {
                 return Err(CallError::Timeout("connected"));
             }
-            if now >= stop_at {
+            let stop_at = media_end.map(|t| t + DRAIN);
+            if stop_at.is_some_and(|t| now >= t) {
                 return Ok(call_id);
             }
             // Media starts at the gateway's `connected`: both of its legs are up.
             if r.connected_ms.is_some() && next_send.is_none() {
                 next_send = Some(now);
+                if let MediaWindow::For(d) = spec.media {
+                    media_end = Some(now + d);
+                }
             }
-            let mut deadline = stop_at;
+            let sending = |t: Instant| media_end.is_some_and(|end| t < end);
+            // Churn, not connected yet: wake up for the setup limit.
+            let mut deadline = stop_at.unwrap_or(t_call + SETUP_LIMIT);
             if let Some(t) = self.pc.poll_timeout() {
                 deadline = deadline.min(Instant::from_std(t));
             }
-            if let Some(t) = next_send.filter(|_| now < spec.media_end) {
+            if let Some(t) = next_send.filter(|_| sending(now)) {
                 deadline = deadline.min(t);
             }
             tokio::select! {
@@ -325,7 +344,7 @@ impl Client {
                     let _ = self.pc.handle_timeout(now.into_std());
                     // Send what is due; after a stall, at most 3 packets at once.
                     let mut burst = 0;
-                    while let Some(due) = next_send.filter(|t| *t <= now && now < spec.media_end) {
+                    while let Some(due) = next_send.filter(|t| *t <= now && sending(now)) {
                         if burst < 3 {
                             self.send_audio(spec, probe, now, rtp_seq, rtp_ts);
                             rtp_seq = rtp_seq.wrapping_add(1);
@@ -456,15 +475,26 @@ async fn wait_hello(ws: &mut Ws) -> Result<(), CallError> {
         .map_err(|_| CallError::Timeout("hello"))?
 }
 
-async fn wait_ended(ws: &mut Ws) {
+/// Whether the gateway said `ended` within [`HANGUP_LIMIT`] of the hangup.
+async fn wait_ended(ws: &mut Ws) -> bool {
     let wait = async {
-        while let Some(Ok(Message::Text(t))) = ws.next().await {
-            if serde_json::from_str::<Value>(&t).is_ok_and(|v| v["state"] == "ended") {
-                return;
+        while let Some(Ok(m)) = ws.next().await {
+            match m {
+                Message::Text(t)
+                    if serde_json::from_str::<Value>(&t).is_ok_and(|v| v["state"] == "ended") =>
+                {
+                    return true;
+                }
+                Message::Close(_) => return false,
+                // Pings and other frames: keep waiting.
+                _ => {}
             }
         }
+        false
     };
-    let _ = tokio::time::timeout(HANGUP_LIMIT, wait).await;
+    tokio::time::timeout(HANGUP_LIMIT, wait)
+        .await
+        .unwrap_or(false)
 }
 
 /// µs from `epoch` to `t`.

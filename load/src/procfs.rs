@@ -1,4 +1,5 @@
-//! What `/proc` says about a process: CPU time, resident memory, open files, threads.
+//! What `/proc` says about a process (CPU time, resident memory, open files, threads) and about
+//! the machine (load average).
 
 use std::time::Duration;
 
@@ -51,6 +52,14 @@ pub fn status_kib(status: &str, key: &str) -> Option<u64> {
         .find_map(|l| l.strip_prefix(key))
         .and_then(|rest| rest.split_whitespace().next())
         .and_then(|n| n.parse().ok())
+}
+
+/// The machine's 1-minute load average (`/proc/loadavg`), 0 if unreadable.
+pub fn loadavg_1m() -> f64 {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0.0)
 }
 
 fn clock_ticks_per_second() -> f64 {

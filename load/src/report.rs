@@ -29,6 +29,8 @@ pub struct CallResult {
     pub matching: Matching,
     /// Why the call failed, if it did.
     pub error: Option<String>,
+    /// The gateway did not say `ended` within 3 s of the hangup.
+    pub no_ended_after_hangup: bool,
 }
 
 /// Percentiles of a distribution.
@@ -180,6 +182,9 @@ pub struct Summary {
     pub gateway: Option<GatewayUsage>,
     /// The generator's own CPU over the hold window, % of one core.
     pub generator_cpu_pct: f64,
+    /// Churn mode (`--call-duration`): the soak timeline and leak checks.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub churn: Option<crate::soak::SoakReport>,
 }
 
 /// The one-way latency the gateway adds.
@@ -242,8 +247,18 @@ pub fn table(s: &Summary) -> String {
     let pct = |p: &Pct| format!("p50 {:>8.3}  p99 {:>8.3}  max {:>8.3}", p.p50, p.p99, p.max);
     let _ = writeln!(
         t,
-        "calls {} -> {} connected   number {}   codec {}   rate {}/s   hold {}s",
-        s.calls, s.established, s.number, s.codec, s.rate, s.hold_s
+        "calls {} -> {} connected   number {}   codec {}   rate {}/s   {} {}s",
+        s.calls,
+        s.established,
+        s.number,
+        s.codec,
+        s.rate,
+        if s.churn.is_some() {
+            "each call"
+        } else {
+            "hold"
+        },
+        s.hold_s
     );
     let _ = writeln!(t, "setup answer ms     {}", pct(&s.setup_answer_ms));
     let _ = writeln!(t, "setup ICE+DTLS ms   {}", pct(&s.setup_ice_dtls_ms));
@@ -283,6 +298,9 @@ pub fn table(s: &Summary) -> String {
     let _ = writeln!(t, "generator cpu {:.1} %", s.generator_cpu_pct);
     for (e, n) in &s.errors {
         let _ = writeln!(t, "error x{n}: {e}");
+    }
+    if let Some(c) = &s.churn {
+        t.push_str(&c.table());
     }
     t
 }

@@ -174,6 +174,8 @@ impl Gateway {
             .arg("serve")
             .arg("--config")
             .arg(&config_path)
+            // The configuration's `log.level` decides, not the developer's shell.
+            .env_remove("RUST_LOG")
             .env("RUST_BACKTRACE", "1")
             .env("NO_COLOR", "1")
             .envs(options.env.iter().map(|(k, v)| (k, v)))

@@ -42,6 +42,24 @@ async fn scenario(rig: &mut CallRig) -> Result<()> {
         "the browser should receive PCMU (passthrough), got {stats:?}"
     );
 
+    // Issue 9 asks for AES-GCM when the browser offers it. The gateway (DTLS client) offers
+    // AES-GCM first, then AES-CM; Chromium 156 (DTLS server, its own preference decides) picks
+    // AES-CM-80. Pinned so a change of either side is noticed: getting GCM from Chromium would
+    // mean offering no AES-CM, which refuses any client without GCM (see docs/performance.md).
+    let cipher = rig
+        .browser
+        .eval(
+            "return (async () => { const r = await window.__gw.pc.getStats(); let c = null; \
+             r.forEach((s) => { if (s.type === 'transport') c = s.srtpCipher; }); return c; })();",
+            vec![],
+        )
+        .await?;
+    eprintln!("[call_passthrough_pcmu] SRTP cipher: {cipher}");
+    ensure!(
+        cipher == "SRTP_AES128_CM_HMAC_SHA1_80",
+        "Chromium chose {cipher}, not the AES-CM-80 seen so far: check the SRTP profile order"
+    );
+
     rig.hangup().await?;
     rig.wait_state("ended", Duration::from_secs(10)).await?;
     // uas_echo_pcmu exits 0 only after it received the BYE and answered it.

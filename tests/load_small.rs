@@ -105,7 +105,10 @@ async fn scenario() -> Result<()> {
     );
     // Twenty healthy calls are worth no warning (rtc-dtls used to warn once per call).
     let warnings: Vec<&str> = log.lines().filter(|l| l.contains(" WARN ")).collect();
-    ensure!(warnings.is_empty(), "warnings in a healthy run: {warnings:#?}");
+    ensure!(
+        warnings.is_empty(),
+        "warnings in a healthy run: {warnings:#?}"
+    );
     let (status, body) = gateway.get("/healthz").await?;
     ensure!(status == 200, "/healthz answered {status}: {body}");
     Ok(())

@@ -76,11 +76,7 @@ pub(crate) fn browser_te(offer: &sdp::BrowserOffer, codec: &OfferedCodec) -> Opt
 
 /// The SIP side's SDP, refused when a line is over `max_line` bytes (`limits.max_sdp_line`).
 pub(crate) fn parse_sip_sdp(text: &str, max_line: usize) -> Result<SipSdp, String> {
-    if text.lines().any(|l| l.len() > max_line) {
-        return Err(format!(
-            "an SDP line is longer than {max_line} bytes (limits.max_sdp_line)"
-        ));
-    }
+    super::check_sdp_lines(text, max_line)?;
     SipSdp::parse(text).map_err(|e| e.to_string())
 }
 

@@ -21,6 +21,16 @@ use tokio::sync::mpsc;
 use crate::app::App;
 use crate::signaling::messages::{CallState, IceCandidate, RejectReason, ServerMessage};
 
+/// `limits.max_sdp_line` for an SDP from either side: why it is refused, if a line is longer.
+pub(crate) fn check_sdp_lines(sdp: &str, max: usize) -> Result<(), String> {
+    if sdp.lines().any(|l| l.len() > max) {
+        return Err(format!(
+            "an SDP line is longer than {max} bytes (limits.max_sdp_line)"
+        ));
+    }
+    Ok(())
+}
+
 /// What a call task tells its signaling session.
 #[derive(Debug)]
 pub enum CallEvent {

@@ -382,14 +382,9 @@ impl Session {
             ClientMessage::Accept { sdp, .. } | ClientMessage::Offer { sdp, .. } => (None, sdp),
             _ => return None,
         };
-        let max = self.app.config.limits.max_sdp_line;
-        sdp.lines().any(|l| l.len() > max).then(|| {
-            error(
-                reference,
-                ErrorCode::BadSdp,
-                &format!("an SDP line is longer than {max} bytes (limits.max_sdp_line)"),
-            )
-        })
+        crate::call::check_sdp_lines(sdp, self.app.config.limits.max_sdp_line)
+            .err()
+            .map(|why| error(reference, ErrorCode::BadSdp, &why))
     }
 
     fn place_call(&mut self, reference: String, to: String, sdp: String) -> Option<ServerMessage> {

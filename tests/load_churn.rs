@@ -63,15 +63,7 @@ async fn scenario() -> Result<()> {
     .collect();
     let s = load::run(&args, Duration::from_secs(90)).await?;
 
-    ensure!(
-        s["established"] == CALLS,
-        "every call should connect: {s}\n{}",
-        gateway.log()
-    );
-    ensure!(
-        s["errors"].as_object().is_some_and(|e| e.is_empty()),
-        "errors: {s}"
-    );
+    load::ensure_all_connected(&s, CALLS)?;
     ensure!(
         s["packets_received"].as_u64().unwrap_or(0) > 0,
         "no audio came back: {s}"

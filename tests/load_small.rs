@@ -60,15 +60,7 @@ async fn scenario() -> Result<()> {
     .collect();
     let s = load::run(&args, Duration::from_secs(90)).await?;
 
-    ensure!(
-        s["established"] == CALLS,
-        "every call should connect: {s}\n{}",
-        gateway.log()
-    );
-    ensure!(
-        s["errors"].as_object().is_some_and(|e| e.is_empty()),
-        "errors: {s}"
-    );
+    load::ensure_all_connected(&s, CALLS)?;
     let sent = s["packets_sent"].as_u64().unwrap_or(0);
     // 20 calls x 50 packets/s for at least the 10 s hold.
     ensure!(sent >= CALLS * 50 * 10, "too few packets sent: {s}");

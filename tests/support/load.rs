@@ -59,6 +59,20 @@ pub(crate) fn binary() -> Result<PathBuf> {
     }
 }
 
+/// Every one of `calls` calls of a generator summary connected and none reported an error.
+pub(crate) fn ensure_all_connected(summary: &serde_json::Value, calls: u64) -> Result<()> {
+    anyhow::ensure!(
+        summary["established"] == calls,
+        "{} of {calls} calls connected: {summary}",
+        summary["established"]
+    );
+    anyhow::ensure!(
+        summary["errors"].as_object().is_some_and(|e| e.is_empty()),
+        "errors: {summary}"
+    );
+    Ok(())
+}
+
 /// Runs the generator with `args` (within `limit`) and returns its JSON summary.
 pub(crate) async fn run(args: &[String], limit: Duration) -> Result<serde_json::Value> {
     let bin = binary()?;

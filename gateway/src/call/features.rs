@@ -189,8 +189,12 @@ impl InCall {
 
     /// Follows the phone's new SDP: address/port, payload type, and hold from its side.
     fn follow(&mut self, media: &mut MediaSession, remote: &str) -> Replies {
-        let Ok(parsed) = SipSdp::parse(remote) else {
-            return Vec::new();
+        let parsed = match super::media::parse_sip_sdp(remote, media.max_sdp_line()) {
+            Ok(p) => p,
+            Err(why) => {
+                tracing::warn!(call_id = %self.call_id, %why, "the phone's new SDP is not followed");
+                return Vec::new();
+            }
         };
         let Ok(neg) = sdp::choose_answer_codec(&parsed, &self.codecs) else {
             tracing::warn!(call_id = %self.call_id, "the phone's new SDP has none of our codecs");

@@ -514,6 +514,11 @@ impl MediaSession {
         m.bridge.send_digits(digits)
     }
 
+    /// `limits.max_sdp_line`, for the SDPs this call receives.
+    pub(crate) fn max_sdp_line(&self) -> usize {
+        self.app.config.limits.max_sdp_line
+    }
+
     /// Starts counting RTP inactivity from now.
     pub(crate) fn arm_timeout(&mut self) {
         self.timeout_armed = true;

@@ -4,6 +4,7 @@ use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use gateway_media::dtmf::{DtmfRelay, TelephoneEvent};
+use gateway_media::feedback;
 use gateway_media::g711::{decode_alaw, decode_ulaw, encode_alaw, encode_ulaw};
 use gateway_media::opus::{MAX_PACKET_BYTES, OpusDecoder, OpusEncoder};
 use gateway_media::rewrite::StreamRewriter;
@@ -121,6 +122,15 @@ fn dtmf(c: &mut Criterion) -> Result<()> {
     Ok(())
 }
 
+fn rtcp_feedback(c: &mut Criterion) -> Result<()> {
+    let mut buf = [0u8; 64];
+    let n = feedback::write_rr_with(&mut buf, 1, b"gw@host", |b| feedback::write_pli(b, 1, 2))?;
+    c.bench_function("rtcp keyframe_requested RR + SDES + PLI", |b| {
+        b.iter(|| feedback::keyframe_requested(black_box(&buf[..n])))
+    });
+    Ok(())
+}
+
 fn all(c: &mut Criterion) {
     g711(c);
     if let Err(e) = opus(c) {
@@ -129,6 +139,9 @@ fn all(c: &mut Criterion) {
     rewrite(c);
     if let Err(e) = dtmf(c) {
         panic!("dtmf benchmarks failed: {e}");
+    }
+    if let Err(e) = rtcp_feedback(c) {
+        panic!("rtcp feedback benchmarks failed: {e}");
     }
 }
 

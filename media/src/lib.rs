@@ -11,6 +11,7 @@
 //! - [`rtp`]: zero-copy RTP header view and in-place header editing (RFC 3550 §5.1).
 //! - [`rewrite`]: SSRC/sequence/timestamp rewriting for passthrough, PT mapping, packetizing.
 //! - [`rtcp`]: SR/RR/SDES/BYE building and parsing, RTT (RFC 3550 §6.4).
+//! - [`feedback`]: RTCP feedback for video: PLI, FIR, REMB (RFC 4585 §6, RFC 5104 §4.3.1).
 //! - [`stats`]: receive/send statistics (RFC 3550 A.1, A.3, A.8).
 //! - [`ports`]: RTP/RTCP port pair allocation.
 //! - [`dtmf`]: RFC 4733 telephone events: payload, relay between legs, generator.
@@ -18,6 +19,7 @@
 
 pub mod codec;
 pub mod dtmf;
+pub mod feedback;
 pub mod g711;
 pub mod opus;
 pub mod ports;
@@ -30,6 +32,7 @@ pub mod transcode;
 
 pub use codec::Codec;
 pub use dtmf::{DtmfEvent, DtmfGenerator, DtmfRelay, EventPacket, TelephoneEvent};
+pub use feedback::Feedback;
 pub use g711::G711Law;
 pub use opus::{OpusDecoder, OpusEncoder};
 pub use ports::{PortAllocator, PortLease, PortRange};

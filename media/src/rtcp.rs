@@ -81,14 +81,14 @@ impl ReportBlock {
     }
 }
 
-fn word(b: &[u8], at: usize) -> u32 {
+pub(crate) fn word(b: &[u8], at: usize) -> u32 {
     match b.get(at..at + 4) {
         Some(w) => u32::from_be_bytes([w[0], w[1], w[2], w[3]]),
         None => 0,
     }
 }
 
-fn room(buf: &[u8], needed: usize) -> Result<()> {
+pub(crate) fn room(buf: &[u8], needed: usize) -> Result<()> {
     if buf.len() < needed {
         return Err(Error::BufferTooSmall {
             needed,
@@ -98,7 +98,8 @@ fn room(buf: &[u8], needed: usize) -> Result<()> {
     Ok(())
 }
 
-fn write_common(buf: &mut [u8], count: usize, pt: u8, len: usize) {
+/// Writes the 4-byte common header; `buf` holds at least 4 bytes and `len` is a multiple of 4.
+pub(crate) fn write_common(buf: &mut [u8], count: usize, pt: u8, len: usize) {
     buf[0] = 0x80 | count as u8;
     buf[1] = pt;
     buf[2..4].copy_from_slice(&((len / 4 - 1) as u16).to_be_bytes());
@@ -221,9 +222,9 @@ impl Iterator for ReportBlocks<'_> {
     }
 }
 
-/// SSRC/CSRC list of a BYE, read lazily.
+/// SSRC/CSRC list of a BYE (or the SSRCs of a REMB, see [`crate::feedback::remb_ssrcs`]), read lazily.
 #[derive(Debug, Clone)]
-pub struct SsrcList<'a>(std::slice::ChunksExact<'a, u8>);
+pub struct SsrcList<'a>(pub(crate) std::slice::ChunksExact<'a, u8>);
 
 impl Iterator for SsrcList<'_> {
     type Item = u32;

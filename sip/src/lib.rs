@@ -2,6 +2,7 @@
 pub mod auth;
 mod checks;
 pub mod error;
+pub mod media_control;
 pub mod message;
 mod normalize;
 pub mod salvage;

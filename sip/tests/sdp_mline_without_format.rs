@@ -30,14 +30,17 @@ fn fuzz_crash_input_is_refused() {
     );
 }
 
-/// The same for a video m-line, and for format tokens that are not payload types at all.
+/// The same for an active video m-line, and for format tokens that are not payload types at
+/// all. (A declined video line, port 0, is kept with its first payload type unnamed: Asterisk
+/// declines with `m=video 0 RTP/AVP 99` and no rtpmap; see `sdp_video.rs`.)
 #[test]
 fn video_and_non_numeric_formats_are_refused() {
     let head = "v=0\r\no=- 1 2 IN IP4 10.0.0.1\r\ns=-\r\nc=IN IP4 10.0.0.1\r\nt=0 0\r\n\
         m=audio 4000 RTP/AVP 0\r\n";
     for video in [
-        "m=video 0 RTP/AVP 96\r\na=rtpmap:96 VP8\r\n",
+        "m=video 5002 RTP/AVP 96\r\na=rtpmap:96 VP8\r\n",
         "m=video 5000 RTP/AVP 96\r\n",
+        "m=video 0 RTP/AVP vp8\r\n",
         "m=video 5000 RTP/AVP vp8\r\na=rtpmap:96 VP8/90000\r\n",
     ] {
         assert!(

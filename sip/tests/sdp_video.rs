@@ -563,8 +563,32 @@ fn parses_the_sip_video_line() {
     assert_eq!(SipSdp::parse(&split.to_string()).as_ref(), Ok(&split));
     assert!(
         SipSdp::parse(&format!(
-            "{HEAD}{AUDIO}m=video 0 RTP/AVP 96\r\na=rtpmap:96 x\r\n"
+            "{HEAD}{AUDIO}m=video 4002 RTP/AVP 96\r\na=rtpmap:96 x\r\n"
         ))
         .is_err()
     );
+    // A declined line's formats need no rtpmap (RFC 3264 §6): it parses, stays declined, and
+    // prints without an rtpmap it never had.
+    let declined = SipSdp::parse(&format!(
+        "{HEAD}{AUDIO}m=video 0 RTP/AVP 96\r\na=rtpmap:96 x\r\n"
+    ))
+    .unwrap();
+    assert!(!declined.video.as_ref().unwrap().is_active());
+    assert_eq!(SipSdp::parse(&declined.to_string()).as_ref(), Ok(&declined));
+}
+
+/// Asterisk declines a video stream it has no codec for with the offered payload type and no
+/// `a=rtpmap` (`m=video 0 RTP/AVP 99`): that is "rejected", not an unusable answer.
+#[test]
+fn declined_without_rtpmap_is_rejected() {
+    let o = offer("chromium156-audio-video.sdp");
+    let answer = asterisk_answer("m=video 0 RTP/AVP 99\r\n");
+    assert_eq!(
+        choose_video_answer(&o, &answer, &[VideoCodec::H264]),
+        Err(NoVideo::Rejected)
+    );
+    let printed = answer.to_string();
+    assert!(printed.contains("m=video 0 RTP/AVP 99\r\n"), "{printed}");
+    assert!(!printed.contains("a=rtpmap:99"), "{printed}");
+    assert_eq!(SipSdp::parse(&printed).as_ref(), Ok(&answer));
 }

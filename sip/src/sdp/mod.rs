@@ -34,11 +34,15 @@
 //! - No video: [`NoVideo`] says why (`NotOffered`, `Rejected`, `NoCommonCodec`, `Unusable`);
 //!   the call goes on with audio, the video m-line toward the browser is rejected (port 0)
 //!   and the client is told.
+//! - Mid-call offers from the SIP side: `ua::sdp_answer` answers a video line iff the offer has
+//!   one (RFC 3264 §6): on the call's video port with the codec in use (else the offer's first
+//!   codec of ours), or rejected (port 0) when the offer removes video, the call never had a
+//!   video port, or no codec is in common. The port is remembered from the last active video
+//!   line the application gave, so video removed and added again comes back on it.
 //!
 //! Not covered here: a second video m-line on either side (only the first is bridged), an SDP
 //! whose video m-line comes before its audio one on the SIP side (we always print audio
-//! first), H.264 packetization mode 0, and the answers `ua::sdp_answer` makes to mid-call
-//! offers, which keep our last video line as it is.
+//! first), and H.264 packetization mode 0.
 //!
 //! Parsing uses `rtc-sdp` (the SDP layer of the `rtc` stack that also terminates the WebRTC
 //! leg), which follows the RFC 8866 line order strictly.

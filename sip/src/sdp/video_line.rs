@@ -192,7 +192,24 @@ impl VideoLine {
             });
         }
         if out.is_empty() {
-            return Err(no_format(md));
+            // A declined stream (RFC 3264 §6) lists the offer's payload types and nothing else:
+            // Asterisk answers `m=video 0 RTP/AVP 99` with no `a=rtpmap`. Its formats mean
+            // nothing, so the first one is kept, unnamed, just to print the line again.
+            let first = md
+                .media_name
+                .formats
+                .iter()
+                .find_map(|f| f.parse::<u8>().ok());
+            match (port_of(md)?, first) {
+                (0, Some(pt)) if pt < 128 => out.push(VideoFormat {
+                    pt,
+                    name: String::new(),
+                    clock_rate: 90_000,
+                    fmtp: None,
+                    rtcp_fb: Vec::new(),
+                }),
+                _ => return Err(no_format(md)),
+            }
         }
         let conn = md
             .connection_information
@@ -235,6 +252,10 @@ impl VideoLine {
             write!(f, "c=IN {ip} {addr}\r\n")?;
         }
         for v in &self.formats {
+            // An unnamed format is one of a declined line's (see `parse`): no rtpmap to write.
+            if v.name.is_empty() {
+                continue;
+            }
             write!(f, "a=rtpmap:{} {}/{}\r\n", v.pt, v.name, v.clock_rate)?;
             if let Some(fmtp) = &v.fmtp {
                 write!(f, "a=fmtp:{} {fmtp}\r\n", v.pt)?;

@@ -1,8 +1,8 @@
 //! The peer's requests inside a confirmed dialog (outbound or inbound call), other than BYE:
 //! re-INVITE (RFC 3261 §14.2), UPDATE (RFC 3311 §5.2) and INFO (RFC 6086 §4.2; legacy
-//! `application/dtmf-relay`), answered from the gateway's own state; the ACK of our 2xx to a
-//! re-INVITE (§13.3.1.4); and what both mid-call directions share: reaching a session's dialog,
-//! and ending a dialog that failed mid-call.
+//! `application/dtmf-relay`, RFC 5168 `picture_fast_update`), answered from the gateway's own
+//! state; the ACK of our 2xx to a re-INVITE (§13.3.1.4); and what both mid-call directions
+//! share: reaching a session's dialog, and ending a dialog that failed mid-call.
 
 use std::net::SocketAddr;
 use std::time::Instant;
@@ -14,11 +14,12 @@ use rsip::{Method, Request, Response, SipMessage};
 
 use super::build::set_body;
 use super::mid_call::{Answering, MidCall, OfferState, parse_dtmf_relay};
-use super::sdp_answer::{self, Unanswerable};
+use super::sdp_answer::{self, OurVideo, Unanswerable};
 use super::uac::{Phase, body_text, build_in_dialog};
 use super::uas::UasPhase;
 use super::{EndCause, SessionEvent, Transport, UaEvent, UserAgent};
 use crate::dialog::{Dialog, header_uri};
+use crate::media_control::is_picture_fast_update;
 use crate::message;
 
 /// A confirmed session's dialog and mid-call state, with where its requests go.
@@ -168,11 +169,14 @@ impl<R: RngCore> UserAgent<R> {
                     .unwrap_or_default();
                 let text = String::from_utf8_lossy(&req.body);
                 // RFC 6086 would refuse an unknown Info-Package with 469; the legacy INFO DTMF
-                // of Asterisk and phones names none, so every INFO is accepted.
+                // of Asterisk and phones names none, nor does RFC 5168, so every INFO is
+                // accepted.
                 if content_type.starts_with("application/dtmf")
                     && let Some((digit, duration_ms)) = parse_dtmf_relay(&text)
                 {
                     events.push(SessionEvent::InfoDtmf { digit, duration_ms });
+                } else if is_picture_fast_update(&content_type, &req.body) {
+                    events.push(SessionEvent::PictureFastUpdate);
                 }
                 message::response_for(req, 200, None, None)
             }
@@ -273,7 +277,11 @@ fn answer_offer(
     events: &mut Vec<SessionEvent>,
 ) -> Result<Option<String>, u16> {
     let local = mid.local.clone().unwrap_or_default();
-    match sdp_answer::answer(&local, offer, mid.current_codec(), mid.wish) {
+    let video = OurVideo {
+        line: mid.video.as_ref(),
+        current: mid.current_video_codec(),
+    };
+    match sdp_answer::answer_with_video(&local, offer, mid.current_codec(), mid.wish, video) {
         Ok(answer) => {
             if mid.remote_changed(offer) {
                 events.push(SessionEvent::RemoteSdp {

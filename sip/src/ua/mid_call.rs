@@ -1,7 +1,7 @@
 //! What a confirmed dialog keeps for mid-call changes, whichever side opened it: the SDPs each
-//! side last sent, our wish for the media direction, our re-INVITE in flight (or waiting out a
-//! §14.1 glare delay), our 2xx to the peer's re-INVITE until its ACK (§13.3.1.4), the RFC 4028
-//! timer; and the `application/dtmf-relay` body of SIP INFO.
+//! side last sent, our wish for the media direction, our video line, our re-INVITE in flight
+//! (or waiting out a §14.1 glare delay), our 2xx to the peer's re-INVITE until its ACK
+//! (§13.3.1.4), the RFC 4028 timer; and the `application/dtmf-relay` body of SIP INFO.
 
 use std::time::{Duration, Instant};
 
@@ -9,7 +9,7 @@ use rsip::{Request, Response};
 
 use super::sdp_answer::Wish;
 use super::session_timer::SessionTimer;
-use crate::sdp::{AudioCodec, SipSdp};
+use crate::sdp::{AudioCodec, SipSdp, VideoCodec, VideoLine};
 
 /// Why we send a re-INVITE.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,6 +62,11 @@ pub(crate) struct Answering {
 pub(crate) struct MidCall {
     /// The SDP we last sent (offer or answer).
     pub(crate) local: Option<String>,
+    /// The last video line with a port in an SDP the application gave (offer or answer):
+    /// our video port and formats, kept when a later SDP of ours rejects video (port 0), so
+    /// video the peer removes and adds again is answered on the same port (RFC 3264 §8.4).
+    /// `None` for an audio-only call.
+    pub(crate) video: Option<VideoLine>,
     /// The SDP the peer last sent.
     pub(crate) remote: Option<String>,
     /// The direction the application last offered.
@@ -85,6 +90,7 @@ impl MidCall {
     /// The state of a dialog just confirmed with these SDPs.
     pub(crate) fn new(local: Option<String>, remote: Option<String>, wish: Wish) -> Self {
         Self {
+            video: local.as_deref().and_then(active_video),
             local,
             remote,
             wish,
@@ -104,6 +110,28 @@ impl MidCall {
                 .and_then(|s| SipSdp::parse(s).ok())
                 .and_then(|s| s.audio)
                 .map(|a| a.codecs.iter().filter_map(|c| c.audio_codec()).collect())
+                .unwrap_or_default()
+        };
+        let ours = codecs(&self.local);
+        codecs(&self.remote).into_iter().find(|c| ours.contains(c))
+    }
+
+    /// Records `sdp`, given by the application, as the SDP we last sent; its video line, when
+    /// it has a port, becomes our video line.
+    pub(crate) fn set_app_local(&mut self, sdp: String) {
+        if let Some(video) = active_video(&sdp) {
+            self.video = Some(video);
+        }
+        self.local = Some(sdp);
+    }
+
+    /// The video codec in use: the first of the peer's active video line that our last SDP's
+    /// active video line also lists.
+    pub(crate) fn current_video_codec(&self) -> Option<VideoCodec> {
+        let codecs = |sdp: &Option<String>| -> Vec<VideoCodec> {
+            sdp.as_deref()
+                .and_then(active_video)
+                .map(|v| v.video_codecs().into_iter().map(|(c, _)| c).collect())
                 .unwrap_or_default()
         };
         let ours = codecs(&self.local);
@@ -146,6 +174,14 @@ impl MidCall {
         let timer = self.timer.map(|t| t.deadline);
         [retry, answering, timer].into_iter().flatten().min()
     }
+}
+
+/// The video line of `sdp` if it has a port (not rejected or removed).
+fn active_video(sdp: &str) -> Option<VideoLine> {
+    SipSdp::parse(sdp)
+        .ok()
+        .and_then(|s| s.video)
+        .filter(VideoLine::is_active)
 }
 
 /// The body of an `application/dtmf-relay` INFO for `digit` (0-9, *, #, A-D), or `None` for
@@ -233,5 +269,35 @@ mod tests {
         assert_eq!(mid.current_codec(), Some(AudioCodec::Pcmu));
         assert!(!mid.remote_changed(theirs));
         assert!(mid.remote_changed(&theirs.replace("20000", "20002")));
+    }
+
+    /// RFC 3264 §8.4: our video line is the last active one the application gave; an SDP of
+    /// ours with video at port 0 (or none) does not forget it. The codec in use is the peer's
+    /// first that our last SDP lists.
+    #[test]
+    fn video_line_is_remembered() {
+        let head = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n\
+            m=audio 6000 RTP/AVP 0\r\n";
+        let video = "m=video 6002 RTP/AVP 100 99\r\na=rtpmap:100 VP8/90000\r\n\
+            a=rtpmap:99 H264/90000\r\na=fmtp:99 packetization-mode=1;profile-level-id=42e01f\r\n";
+        let ours = format!("{head}{video}");
+        let theirs = format!(
+            "{head}{}",
+            video.replace("6002 RTP/AVP 100 99", "20078 RTP/AVP 99")
+        );
+        let mut mid = MidCall::new(Some(ours.clone()), Some(theirs), Wish::BOTH);
+        assert_eq!(mid.video.as_ref().map(|v| v.port), Some(6002));
+        assert_eq!(mid.current_video_codec(), Some(VideoCodec::H264));
+
+        mid.set_app_local(ours.replace("m=video 6002", "m=video 0"));
+        assert_eq!(mid.video.as_ref().map(|v| v.port), Some(6002));
+        assert_eq!(mid.current_video_codec(), None);
+        mid.set_app_local(head.to_owned());
+        assert_eq!(mid.video.as_ref().map(|v| v.port), Some(6002));
+        mid.set_app_local(ours.replace("m=video 6002", "m=video 6010"));
+        assert_eq!(mid.video.as_ref().map(|v| v.port), Some(6010));
+
+        let audio_only = MidCall::new(Some(head.to_owned()), None, Wish::BOTH);
+        assert_eq!(audio_only.video, None);
     }
 }

@@ -1,7 +1,7 @@
 //! Our requests inside a confirmed dialog: re-INVITE (RFC 3261 §14.1; hold, unhold, new offer),
-//! its ACK and the §14.1 glare retry after 491, INFO DTMF, and the RFC 4028 session refresh
-//! (UPDATE without SDP when the peer allows it, else a re-INVITE with our current SDP); the
-//! responses to them; and every mid-call deadline.
+//! its ACK and the §14.1 glare retry after 491, INFO DTMF and RFC 5168 keyframe requests, and
+//! the RFC 4028 session refresh (UPDATE without SDP when the peer allows it, else a re-INVITE
+//! with our current SDP); the responses to them; and every mid-call deadline.
 
 use std::time::{Duration, Instant};
 
@@ -16,6 +16,7 @@ use super::session_timer::{Refresher, SessionExpires, SessionTimer};
 use super::uac::{Phase, body_text, build_ack, build_in_dialog};
 use super::{Owner, SessionEvent, UaError, UaEvent, UserAgent};
 use crate::dialog::header_uri;
+use crate::media_control::{MEDIA_CONTROL_CONTENT_TYPE, picture_fast_update_body};
 use crate::message;
 
 impl<R: RngCore> UserAgent<R> {
@@ -53,6 +54,21 @@ impl<R: RngCore> UserAgent<R> {
             "INFO",
             &[],
             Some(("application/dtmf-relay", &body)),
+        )
+    }
+
+    /// Asks the peer for a video keyframe: SIP INFO `application/media_control+xml` with
+    /// `picture_fast_update` (RFC 5168 §7.1) in the call's dialog, as Asterisk's chan_pjsip
+    /// accepts it. Like [`Self::send_info_dtmf`], a 408/481 to it ends the call; any other
+    /// refusal is ignored.
+    pub fn send_picture_fast_update(&mut self, now: Instant, handle: u64) -> Result<(), UaError> {
+        let call_id = self.confirmed_call(handle)?;
+        self.send_in_dialog(
+            now,
+            &call_id,
+            "INFO",
+            &[],
+            Some((MEDIA_CONTROL_CONTENT_TYPE, picture_fast_update_body())),
         )
     }
 
@@ -191,8 +207,12 @@ impl<R: RngCore> UserAgent<R> {
                 }
                 if ours.purpose == Purpose::App {
                     leg.mid.wish = wish_of(&ours.sdp);
+                    leg.mid.set_app_local(ours.sdp);
+                } else {
+                    // A refresh repeats our last SDP, which may be an answer made from
+                    // `mid.video` with one format: it does not replace our video line.
+                    leg.mid.local = Some(ours.sdp);
                 }
-                leg.mid.local = Some(ours.sdp);
                 if let Some(sdp) = body_text(&resp.body) {
                     if ours.purpose == Purpose::App || leg.mid.remote_changed(&sdp) {
                         events.push(SessionEvent::RemoteSdp {

@@ -1,9 +1,13 @@
 //! Answers to the peer's mid-call offers (re-INVITE, UPDATE), made from the gateway's own
-//! state: RFC 3264 §6.1 (formats and direction of an answer) and §8 (modifying a session).
+//! state: RFC 3264 §6 (an answer has the offer's m-lines; port 0 rejects one), §6.1 (formats
+//! and direction of an answer) and §8 (modifying a session; §8.4 adding and removing streams).
 //! The peer's offer never dictates our address or port; it may change its own media, the codec
-//! (among those the gateway handles) and the direction.
+//! (among those the gateway handles) and the direction, and remove or add video: a video line
+//! is answered on our video port when the call has one ([`OurVideo`]), else rejected.
 
-use crate::sdp::{AudioCodec, Direction, MediaLine, RtpMap, SdpError, SipSdp};
+use crate::sdp::{
+    AudioCodec, Direction, MediaLine, RtpMap, SdpError, SipSdp, VideoCodec, VideoFormat, VideoLine,
+};
 
 /// What we want for our side of the media, whatever the peer offers: the direction of the last
 /// SDP the application gave us as an offer (hold: `sendonly`).
@@ -60,17 +64,48 @@ pub(crate) fn answer_direction(offered: Direction, wish: Wish) -> Direction {
     }
 }
 
-/// Builds our answer to `offer` from `local` (the SDP we last sent): our origin, address, port,
-/// ptime and RTCP port; the codec in use (`current`, else the first of `local`) if the offer still
-/// has it, else the first offered codec we support, each at the offer's payload type; the
-/// offer's telephone-event matching that codec's clock (else 8000 Hz) when we use one; the
-/// §6.1 direction. The session version stays when nothing changed and grows by one otherwise
-/// (§8). Returns the SDP text, `local` itself when unchanged.
+/// What the call has of video, to answer a video line with.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct OurVideo<'a> {
+    /// Our video line (port, formats with our fmtp and feedback): the last active one the
+    /// application gave; `None` for an audio-only call.
+    pub(crate) line: Option<&'a VideoLine>,
+    /// The video codec in use, if video flows.
+    pub(crate) current: Option<VideoCodec>,
+}
+
+/// [`answer_with_video`] for a call whose video is what `local` shows (none in use).
+#[cfg(test)]
 pub(crate) fn answer(
     local: &str,
     offer: &str,
     current: Option<AudioCodec>,
     wish: Wish,
+) -> Result<String, Unanswerable> {
+    let line = SipSdp::parse(local)
+        .ok()
+        .and_then(|s| s.video)
+        .filter(VideoLine::is_active);
+    let video = OurVideo {
+        line: line.as_ref(),
+        current: None,
+    };
+    answer_with_video(local, offer, current, wish, video)
+}
+
+/// Builds our answer to `offer` from `local` (the SDP we last sent): our origin, address, port,
+/// ptime and RTCP port; the codec in use (`current`, else the first of `local`) if the offer still
+/// has it, else the first offered codec we support, each at the offer's payload type; the
+/// offer's telephone-event matching that codec's clock (else 8000 Hz) when we use one; the
+/// §6.1 direction. A video line answers the offer's, if it has one ([`answer_video`]). The
+/// session version stays when nothing changed and grows by one otherwise (§8). Returns the
+/// SDP text, `local` itself when unchanged.
+pub(crate) fn answer_with_video(
+    local: &str,
+    offer: &str,
+    current: Option<AudioCodec>,
+    wish: Wish,
+    video: OurVideo<'_>,
 ) -> Result<String, Unanswerable> {
     let ours = SipSdp::parse(local).map_err(Unanswerable::Sdp)?;
     let theirs = SipSdp::parse(offer).map_err(Unanswerable::Sdp)?;
@@ -123,6 +158,10 @@ pub(crate) fn answer(
             ptime: our_audio.ptime,
             rtcp_port: our_audio.rtcp_port,
         }),
+        video: theirs
+            .video
+            .as_ref()
+            .map(|offered| answer_video(offered, video, wish)),
         ..ours.clone()
     };
     if answer == ours {
@@ -130,6 +169,41 @@ pub(crate) fn answer(
     }
     answer.session_version = ours.session_version.wrapping_add(1);
     Ok(answer.to_string())
+}
+
+/// The answer to the offer's video line (RFC 3264 §6, §8.4): rejected (port 0) when the offer
+/// removes video, when the call has no video port, or when the offer has none of our codecs;
+/// else on our port with the codec in use if still offered, else the first offered codec of
+/// our line, at the offer's payload type with our fmtp and feedback, in the §6.1 direction.
+fn answer_video(offered: &VideoLine, ours: OurVideo<'_>, wish: Wish) -> VideoLine {
+    let Some(line) = ours.line.filter(|_| offered.is_active()) else {
+        return VideoLine::rejected(offered);
+    };
+    let our_codecs: Vec<VideoCodec> = line.video_codecs().into_iter().map(|(c, _)| c).collect();
+    let theirs = offered.video_codecs();
+    let chosen = ours
+        .current
+        .filter(|c| our_codecs.contains(c))
+        .and_then(|c| theirs.iter().find(|(o, _)| *o == c))
+        .or_else(|| theirs.iter().find(|(o, _)| our_codecs.contains(o)));
+    let Some(&(codec, pt)) = chosen else {
+        return VideoLine::rejected(offered);
+    };
+    // Our own entry for the codec keeps our fmtp and feedback; the payload type is the offer's.
+    let mut format = line
+        .formats
+        .iter()
+        .find(|f| f.video_codec() == Some(codec))
+        .cloned()
+        .unwrap_or_else(|| VideoFormat::for_codec(codec, pt));
+    format.pt = pt;
+    VideoLine {
+        port: line.port,
+        formats: vec![format],
+        direction: answer_direction(offered.direction, wish),
+        rtcp_port: line.rtcp_port,
+        addr: line.addr,
+    }
 }
 
 /// Our offer in the 2xx to a re-INVITE without SDP (RFC 3264 §8): `local` with the direction
@@ -165,6 +239,7 @@ pub(crate) fn next_version(sdp: &str, previous: Option<&str>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sdp::VideoCodec;
 
     const LOCAL: &str = "v=0\r\no=gwtest 53655765 2353687637 IN IP4 127.0.0.1\r\ns=-\r\n\
         c=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 6000 RTP/AVP 0 101\r\na=rtpmap:0 PCMU/8000\r\n\
@@ -247,6 +322,207 @@ mod tests {
             answer(LOCAL, "garbage", None, Wish::BOTH),
             Err(Unanswerable::Sdp(_))
         ));
+    }
+
+    /// Our SDP of a video call: [`LOCAL`] with VP8 and H.264 on port 6002, as we offer them
+    /// (`VideoLine::offer`: `ccm fir`, `nack pli`, H.264 `42e01f`).
+    fn local_video() -> String {
+        let mut sdp = SipSdp::parse(LOCAL).unwrap();
+        sdp.video = Some(VideoLine::offer(
+            6002,
+            &VideoCodec::DEFAULT_ORDER,
+            Direction::SendRecv,
+        ));
+        sdp.to_string()
+    }
+
+    /// [`OFFER`] with Asterisk's video line (VP8 100 first, then H.264 99, `42E01F`), `edit`
+    /// applied to that line.
+    fn video_offer(edit: impl Fn(String) -> String) -> String {
+        let video = "m=video 20078 RTP/AVP 100 99\r\na=rtpmap:100 VP8/90000\r\n\
+            a=rtpmap:99 H264/90000\r\na=fmtp:99 packetization-mode=1;profile-level-id=42E01F\r\n\
+            a=sendrecv\r\n";
+        format!("{OFFER}{}", edit(video.to_owned()))
+    }
+
+    fn ours(video: &VideoLine) -> OurVideo<'_> {
+        OurVideo {
+            line: Some(video),
+            current: None,
+        }
+    }
+
+    fn parse(sdp: &str) -> SipSdp {
+        SipSdp::parse(sdp).unwrap()
+    }
+
+    /// RFC 3264 §6: the answer has the offer's m-lines: audio-only offers get audio-only
+    /// answers, byte for byte what they were before video existed (our SDP printed with the
+    /// new direction and version).
+    #[test]
+    fn audio_only_offers_get_audio_only_answers() {
+        let hold = OFFER.replace("a=sendrecv", "a=sendonly");
+        assert_eq!(
+            answer(LOCAL, &hold, None, Wish::BOTH).unwrap(),
+            LOCAL
+                .replace("2353687637", "2353687638")
+                .replace("a=sendrecv", "a=recvonly")
+        );
+        let inactive = OFFER.replace("a=sendrecv", "a=inactive");
+        assert_eq!(
+            answer(LOCAL, &inactive, None, Wish::BOTH).unwrap(),
+            LOCAL
+                .replace("2353687637", "2353687638")
+                .replace("a=sendrecv", "a=inactive")
+        );
+        // A video call whose peer now offers audio only: the answer drops the video line.
+        let local = local_video();
+        let got = answer(&local, OFFER, None, Wish::BOTH).unwrap();
+        assert_eq!(got, LOCAL.replace("2353687637", "2353687638"));
+    }
+
+    /// RFC 3264 §6.1: an active video offer in a video call is answered on our port with one
+    /// codec, the first of the offer's order we have, at the offer's payload type with our fmtp
+    /// and feedback, in the §6.1 direction.
+    #[test]
+    fn video_offer_answered_on_our_port() {
+        let local = local_video();
+        let line = parse(&local).video.unwrap();
+        // H.264 first, at another payload type and another level.
+        let offer = video_offer(|v| {
+            v.replace(" 100 99", " 126 100")
+                .replace(":99 ", ":126 ")
+                .replace("42E01F", "42e028")
+        });
+        let got = parse(&answer_with_video(&local, &offer, None, Wish::BOTH, ours(&line)).unwrap());
+        let video = got.video.unwrap();
+        assert_eq!(video.port, 6002);
+        assert_eq!(video.direction, Direction::SendRecv);
+        assert_eq!(video.formats.len(), 1);
+        let format = &video.formats[0];
+        assert_eq!((format.pt, format.name.as_str()), (126, "H264"));
+        assert_eq!(
+            format.fmtp.as_deref(),
+            Some("packetization-mode=1;profile-level-id=42e01f"),
+            "our fmtp"
+        );
+        assert_eq!(format.rtcp_fb, vec!["ccm fir", "nack pli"]);
+        // Audio is answered as before.
+        assert_eq!(got.audio.unwrap().port, 6000);
+        assert_eq!(got.session_version, 2353687638);
+
+        // The codec in use wins over the offer's order; sendonly is answered recvonly.
+        let offer = video_offer(|v| v.replace("a=sendrecv", "a=sendonly"));
+        let video = OurVideo {
+            line: Some(&line),
+            current: Some(VideoCodec::H264),
+        };
+        let got = parse(&answer_with_video(&local, &offer, None, Wish::BOTH, video).unwrap());
+        let video = got.video.unwrap();
+        assert_eq!(video.formats[0].pt, 99);
+        assert_eq!(video.direction, Direction::RecvOnly);
+        // Without a codec in use, the offer's first codec we have: VP8.
+        let got = parse(&answer_with_video(&local, &offer, None, Wish::BOTH, ours(&line)).unwrap());
+        let video = got.video.unwrap();
+        assert_eq!(
+            (video.formats[0].pt, video.formats[0].fmtp.clone()),
+            (100, None)
+        );
+        // Our wish to hold narrows the video direction as it does audio's.
+        let sendrecv = video_offer(|v| v);
+        let hold = Wish::of(Direction::SendOnly);
+        let got = parse(&answer_with_video(&local, &sendrecv, None, hold, ours(&line)).unwrap());
+        assert_eq!(got.video.unwrap().direction, Direction::SendOnly);
+    }
+
+    /// RFC 3264 §8: the same video offer again changes nothing: our SDP, same version.
+    #[test]
+    fn unchanged_video_answer_keeps_the_version() {
+        let local = local_video();
+        let line = parse(&local).video.unwrap();
+        let offer = video_offer(|v| v);
+        let first = answer_with_video(&local, &offer, None, Wish::BOTH, ours(&line)).unwrap();
+        let again = answer_with_video(&first, &offer, None, Wish::BOTH, ours(&line)).unwrap();
+        assert_eq!(again, first);
+        let removed = video_offer(|v| v.replace("m=video 20078", "m=video 0"));
+        let first = answer_with_video(&local, &removed, None, Wish::BOTH, ours(&line)).unwrap();
+        let again = answer_with_video(&first, &removed, None, Wish::BOTH, ours(&line)).unwrap();
+        assert_eq!(again, first);
+    }
+
+    /// RFC 3264 §8.4: the peer removes video (port 0): our line is rejected (port 0); it adds
+    /// video again: answered on the port we had, from our remembered line, though the SDP we
+    /// answer from has video rejected.
+    #[test]
+    fn video_removed_then_added_again() {
+        let local = local_video();
+        let line = parse(&local).video.unwrap();
+        let removed = video_offer(|v| v.replace("m=video 20078", "m=video 0"));
+        let a1 = answer_with_video(&local, &removed, None, Wish::BOTH, ours(&line)).unwrap();
+        let got = parse(&a1);
+        assert_eq!(got.session_version, 2353687638);
+        let video = got.video.unwrap();
+        assert!(!video.is_active());
+        assert_eq!(video.port, 0);
+        assert_eq!(
+            video.formats.iter().map(|f| f.pt).collect::<Vec<_>>(),
+            vec![100, 99]
+        );
+        assert!(a1.contains("m=video 0 RTP/AVP 100 99\r\n"), "{a1}");
+
+        let back = video_offer(|v| v);
+        let a2 = answer_with_video(&a1, &back, None, Wish::BOTH, ours(&line)).unwrap();
+        let got = parse(&a2);
+        assert_eq!(got.session_version, 2353687639);
+        let video = got.video.unwrap();
+        assert_eq!(video.port, 6002);
+        assert_eq!(video.formats[0].pt, 100);
+        assert_eq!(video.direction, Direction::SendRecv);
+    }
+
+    /// RFC 3264 §6: a video offer in an audio-only call, or one with no codec of ours, is
+    /// rejected with port 0; audio goes on.
+    #[test]
+    fn video_without_port_or_codec_is_rejected() {
+        let offer = video_offer(|v| v);
+        let none = OurVideo {
+            line: None,
+            current: None,
+        };
+        let got = parse(&answer_with_video(LOCAL, &offer, None, Wish::BOTH, none).unwrap());
+        assert_eq!(got.audio.unwrap().port, 6000);
+        let video = got.video.unwrap();
+        assert_eq!((video.port, video.direction), (0, Direction::Inactive));
+        // The test wrapper takes the video of `local`: none here either.
+        assert_eq!(
+            parse(&answer(LOCAL, &offer, None, Wish::BOTH).unwrap())
+                .video
+                .unwrap()
+                .port,
+            0
+        );
+
+        let local = local_video();
+        let line = parse(&local).video.unwrap();
+        let h263 = format!(
+            "{OFFER}m=video 20078 RTP/AVP 34 99\r\na=rtpmap:34 H263/90000\r\n\
+             a=rtpmap:99 H264/90000\r\na=fmtp:99 packetization-mode=0;profile-level-id=42E01F\r\n"
+        );
+        let got = parse(&answer_with_video(&local, &h263, None, Wish::BOTH, ours(&line)).unwrap());
+        let video = got.video.unwrap();
+        assert_eq!(video.port, 0);
+        assert_eq!(
+            video.formats.iter().map(|f| f.pt).collect::<Vec<_>>(),
+            vec![34, 99]
+        );
+        // Only VP8 on our line (an inbound call answered with VP8): an H.264-only offer fails.
+        let vp8 = VideoLine::offer(6002, &[VideoCodec::Vp8], Direction::SendRecv);
+        let h264 = video_offer(|v| {
+            v.replace(" 100 99", " 99")
+                .replace("a=rtpmap:100 VP8/90000\r\n", "")
+        });
+        let got = parse(&answer_with_video(&local, &h264, None, Wish::BOTH, ours(&vp8)).unwrap());
+        assert_eq!(got.video.unwrap().port, 0);
     }
 
     /// RFC 3264 §8: a new offer of ours grows the version past the one we last sent.

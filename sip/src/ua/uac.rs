@@ -85,6 +85,9 @@ pub enum SessionEvent {
         /// Its duration, when given.
         duration_ms: Option<u32>,
     },
+    /// The peer asks for a video keyframe: SIP INFO `application/media_control+xml` with
+    /// `picture_fast_update` (RFC 5168 §7.1), already answered 200.
+    PictureFastUpdate,
 }
 
 /// Where the session stands.

@@ -92,6 +92,19 @@ impl App {
             .collect()
     }
 
+    /// The video codecs in configured offer order (`media.video_codecs`).
+    pub fn video_codec_order(&self) -> Vec<gateway_sip::sdp::VideoCodec> {
+        self.config
+            .media
+            .video_codecs
+            .iter()
+            .map(|c| match c {
+                gateway_config::VideoCodec::Vp8 => gateway_sip::sdp::VideoCodec::Vp8,
+                gateway_config::VideoCodec::H264 => gateway_sip::sdp::VideoCodec::H264,
+            })
+            .collect()
+    }
+
     /// Records the OPTIONS keepalive result.
     pub fn set_proxy_reachable(&self, reachable: bool) {
         self.proxy_status

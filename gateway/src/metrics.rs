@@ -72,6 +72,35 @@ pub struct Metrics {
     webrtc: LegTotals,
     sip: LegTotals,
     rtp_lost: AtomicU64,
+    /// Video packets (issue 10), apart from the audio counters above.
+    video_webrtc: LegTotals,
+    video_sip: LegTotals,
+    video_active: AtomicI64,
+    /// Keyframe requests by who asked: the browser, the SIP side, the gateway itself.
+    keyframes: [AtomicU64; 3],
+}
+
+/// Who asked for a keyframe (PLI, FIR or SIP INFO `picture_fast_update`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyframeFrom {
+    /// The browser asked (relayed to the SIP side).
+    Browser,
+    /// The SIP side asked (relayed to the browser).
+    Sip,
+    /// The gateway asked on its own (video start, ICE restart).
+    Gateway,
+}
+
+impl KeyframeFrom {
+    const ALL: [Self; 3] = [Self::Browser, Self::Sip, Self::Gateway];
+
+    fn label(self) -> &'static str {
+        match self {
+            Self::Browser => "browser",
+            Self::Sip => "sip",
+            Self::Gateway => "gateway",
+        }
+    }
 }
 
 impl Metrics {
@@ -134,6 +163,22 @@ impl Metrics {
         self.webrtc.add(webrtc);
         self.sip.add(sip);
         self.rtp_lost.fetch_add(lost, Ordering::Relaxed);
+    }
+
+    /// Adds one video call's packet counts since its last flush.
+    pub fn video(&self, webrtc: LegCounts, sip: LegCounts) {
+        self.video_webrtc.add(webrtc);
+        self.video_sip.add(sip);
+    }
+
+    /// A video stream started (`+1`) or ended (`-1`).
+    pub fn video_active(&self, delta: i64) {
+        self.video_active.fetch_add(delta, Ordering::Relaxed);
+    }
+
+    /// A keyframe request, counted by who asked.
+    pub fn keyframe_request(&self, from: KeyframeFrom) {
+        self.keyframes[from as usize].fetch_add(1, Ordering::Relaxed);
     }
 
     /// The exposition text; `extra` appends gauges owned elsewhere (registrations, AMI, outbox).
@@ -227,6 +272,43 @@ impl Metrics {
                 let _ = writeln!(out, "webrtc_gateway_{name}{{leg=\"{leg}\"}} {}", c(v));
             }
         }
+        for (leg, t) in [("webrtc", &self.video_webrtc), ("sip", &self.video_sip)] {
+            for (name, help, v) in [
+                (
+                    "video_packets_received_total",
+                    "Video RTP packets received, by leg.",
+                    &t.packets_in,
+                ),
+                (
+                    "video_packets_sent_total",
+                    "Video RTP packets sent, by leg.",
+                    &t.packets_out,
+                ),
+            ] {
+                let _ = writeln!(out, "# HELP webrtc_gateway_{name} {help}");
+                let _ = writeln!(out, "# TYPE webrtc_gateway_{name} counter");
+                let _ = writeln!(out, "webrtc_gateway_{name}{{leg=\"{leg}\"}} {}", c(v));
+            }
+        }
+        let _ = writeln!(
+            out,
+            "# HELP webrtc_gateway_keyframe_requests_total Video keyframe requests, by who asked."
+        );
+        let _ = writeln!(out, "# TYPE webrtc_gateway_keyframe_requests_total counter");
+        for from in KeyframeFrom::ALL {
+            let _ = writeln!(
+                out,
+                "webrtc_gateway_keyframe_requests_total{{from=\"{}\"}} {}",
+                from.label(),
+                c(&self.keyframes[from as usize])
+            );
+        }
+        gauge(
+            &mut out,
+            "webrtc_gateway_video_calls",
+            "Calls relaying video.",
+            &[("", g(&self.video_active) as f64)],
+        );
         let _ = writeln!(
             out,
             "# HELP webrtc_gateway_rtp_lost_total RTP packets lost (sequence gaps), all legs."

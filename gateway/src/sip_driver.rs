@@ -105,6 +105,11 @@ pub enum SipCommand {
         /// Tone duration.
         duration_ms: u32,
     },
+    /// Ask the SIP side for a video keyframe with SIP INFO `picture_fast_update` (RFC 5168).
+    PictureFastUpdate {
+        /// The call's handle.
+        handle: u64,
+    },
 }
 
 /// What the SIP driver tells the rest of the gateway, apart from session events.
@@ -416,6 +421,11 @@ pub async fn run(
                 Some(SipCommand::InfoDtmf { handle, digit, duration_ms }) => {
                     if let Err(e) = ua.send_info_dtmf(Instant::now().into_std(), handle, digit, duration_ms) {
                         tracing::warn!(handle, error = %e, "INFO DTMF not sent");
+                    }
+                }
+                Some(SipCommand::PictureFastUpdate { handle }) => {
+                    if let Err(e) = ua.send_picture_fast_update(Instant::now().into_std(), handle) {
+                        tracing::debug!(handle, error = %e, "INFO picture_fast_update not sent");
                     }
                 }
                 None => break,

@@ -14,9 +14,13 @@ use rtc::peer_connection::RTCPeerConnection;
 use rtc::peer_connection::RTCPeerConnectionBuilder;
 use rtc::peer_connection::certificate::{CertificateParams, RTCCertificate};
 use rtc::peer_connection::configuration::RTCConfigurationBuilder;
-use rtc::peer_connection::configuration::interceptor_registry::register_default_interceptors;
+use rtc::peer_connection::configuration::interceptor_registry::{
+    configure_nack, configure_rtcp_reports, configure_simulcast_extension_headers,
+    configure_twcc_receiver_only,
+};
 use rtc::peer_connection::configuration::media_engine::{
-    MIME_TYPE_OPUS, MIME_TYPE_PCMA, MIME_TYPE_PCMU, MIME_TYPE_TELEPHONE_EVENT, MediaEngine,
+    MIME_TYPE_H264, MIME_TYPE_OPUS, MIME_TYPE_PCMA, MIME_TYPE_PCMU, MIME_TYPE_TELEPHONE_EVENT,
+    MIME_TYPE_VP8, MediaEngine,
 };
 use rtc::peer_connection::configuration::setting_engine::SettingEngineBuilder;
 use rtc::peer_connection::event::{RTCPeerConnectionEvent, RTCTrackEvent};
@@ -27,10 +31,13 @@ use rtc::peer_connection::transport::{
     CandidateConfig, CandidateHostConfig, CandidateServerReflexiveConfig, RTCIceCandidate,
     RTCIceCandidateInit,
 };
+use rtc::rtcp::payload_feedbacks::full_intra_request::{FirEntry, FullIntraRequest};
+use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
+use rtc::rtcp::payload_feedbacks::receiver_estimated_maximum_bitrate::ReceiverEstimatedMaximumBitrate;
 use rtc::rtp_transceiver::RTCRtpSenderId;
 use rtc::rtp_transceiver::rtp_sender::{
-    RTCRtpCodec, RTCRtpCodecParameters, RTCRtpCodingParameters, RTCRtpEncodingParameters,
-    RtpCodecKind,
+    RTCPFeedback, RTCRtpCodec, RTCRtpCodecParameters, RTCRtpCodingParameters,
+    RTCRtpEncodingParameters, RtpCodecKind,
 };
 use rtc::sansio::Protocol;
 use rtc::shared::{TaggedBytesMut, TransportContext, TransportProtocol};
@@ -79,6 +86,27 @@ impl BrowserCodec {
             _ => format!("audio/{}", self.name),
         }
     }
+}
+
+/// The browser-side video codec the answer carries (issue 10): the one format both legs share.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BrowserVideo {
+    /// The payload type the browser offered for it.
+    pub pt: u8,
+    /// VP8 or H.264.
+    pub h264: bool,
+    /// The fmtp to register and answer with (H.264: the browser's profile and mode).
+    pub fmtp: Option<String>,
+    /// The browser offered `ccm fir`.
+    pub fir: bool,
+    /// The browser offered `nack pli`.
+    pub pli: bool,
+    /// The browser offered `goog-remb`: the gateway tells it the bitrate cap with REMB.
+    pub remb: bool,
+    /// SSRC of the gateway's outgoing video toward the browser.
+    pub ssrc: u32,
+    /// `media.max_video_kbps`: written as `b=AS` in the answer's video section.
+    pub max_kbps: u32,
 }
 
 /// The offer without the audio telephone-event payload types whose clock rate `drop(rate)` picks:
@@ -178,6 +206,11 @@ pub struct WebrtcLeg {
     pc: RTCPeerConnection,
     sender: RTCRtpSenderId,
     ssrc: u32,
+    /// The video sender, its codec and the browser's video SSRC once seen (issue 10).
+    video: Option<VideoSend>,
+    /// A PLI or FIR from the browser for our video arrived since the last
+    /// [`Self::take_keyframe_request`].
+    keyframe_requested: bool,
     /// The telephone-event clock rate answered, so a renegotiation keeps the same one.
     te_rate: Option<u32>,
     candidates: CandidatePolicy,
@@ -208,6 +241,19 @@ pub struct LegParams<'a> {
     pub ssrc: u32,
     /// Which remote candidates to try.
     pub candidates: CandidatePolicy,
+    /// The video codec to answer with; `None` rejects any video m-line (port 0).
+    pub video: Option<BrowserVideo>,
+}
+
+/// The video half of a leg.
+struct VideoSend {
+    sender: RTCRtpSenderId,
+    params: BrowserVideo,
+    /// The browser's video SSRC, learnt from its first video packet: keyframe requests and
+    /// REMB name it.
+    remote_ssrc: Option<u32>,
+    /// RFC 5104 §4.3.1.2: the FIR sequence number grows with every new request.
+    fir_seq: u8,
 }
 
 impl WebrtcLeg {
@@ -247,8 +293,29 @@ impl WebrtcLeg {
                 )
                 .map_err(stack)?;
         }
-        let registry =
-            register_default_interceptors(Registry::new(), &mut media_engine).map_err(stack)?;
+        let video_codec = params.video.as_ref().map(video_rtc_codec);
+        if let (Some(v), Some(codec)) = (&params.video, &video_codec) {
+            media_engine
+                .register_codec(
+                    RTCRtpCodecParameters {
+                        rtp_codec: codec.clone(),
+                        payload_type: v.pt,
+                    },
+                    RtpCodecKind::Video,
+                )
+                .map_err(stack)?;
+        }
+        // Audio needs only the RTCP reports (issue 9: NACK and transport-cc feedback cost every
+        // packet and serve no audio codec here). Video adds NACK (generator and responder: the
+        // browser repairs loss on its hop), transport-cc toward the browser's send-side
+        // estimate, and the MID/RID header extensions BUNDLE demultiplexes with.
+        let mut registry = configure_rtcp_reports(Registry::new());
+        if let Some(v) = &params.video {
+            registry = registry.with(KEYFRAME_SLOT, KeyframeRequests::new(v.ssrc));
+            registry = configure_nack(registry, &mut media_engine);
+            configure_simulcast_extension_headers(&mut media_engine).map_err(stack)?;
+            registry = configure_twcc_receiver_only(registry, &mut media_engine).map_err(stack)?;
+        }
         // The DTLS certificate is checked against the offer's `a=fingerprint` because this never
         // calls `with_disable_certificate_fingerprint_verification` (issue 8, media safety).
         let setting_engine = SettingEngineBuilder::new()
@@ -294,6 +361,31 @@ impl WebrtcLeg {
             }],
         );
         let sender = pc.add_track(track).map_err(stack)?;
+        let video = match (&params.video, video_codec) {
+            (Some(v), Some(codec)) => {
+                let track = MediaStreamTrack::new(
+                    "webrtc-gateway".to_owned(),
+                    "webrtc-gateway-video".to_owned(),
+                    "video".to_owned(),
+                    RtpCodecKind::Video,
+                    vec![RTCRtpEncodingParameters {
+                        rtp_coding_parameters: RTCRtpCodingParameters {
+                            ssrc: Some(v.ssrc),
+                            ..Default::default()
+                        },
+                        codec,
+                        ..Default::default()
+                    }],
+                );
+                Some(VideoSend {
+                    sender: pc.add_track(track).map_err(stack)?,
+                    params: v.clone(),
+                    remote_ssrc: None,
+                    fir_seq: 0,
+                })
+            }
+            _ => None,
+        };
 
         let host = CandidateHostConfig {
             base_config: CandidateConfig {
@@ -340,11 +432,17 @@ impl WebrtcLeg {
             .local_description()
             .map(|d| d.sdp)
             .ok_or_else(|| WebrtcError::Stack("no local description after answer".into()))?;
+        let sdp = match &video {
+            Some(v) => with_video_bandwidth(&sdp, v.params.max_kbps),
+            None => sdp,
+        };
         Ok((
             Self {
                 pc,
                 sender,
                 ssrc: params.ssrc,
+                video,
+                keyframe_requested: false,
                 te_rate: params.telephone_event.map(|t| t.1),
                 candidates: params.candidates.clone(),
                 local_addr: params.local_addr,
@@ -371,10 +469,15 @@ impl WebrtcLeg {
             .map_err(|e| WebrtcError::Offer(e.to_string()))?;
         let answer = self.pc.create_answer(None).map_err(stack)?;
         self.pc.set_local_description(now, answer).map_err(stack)?;
-        self.pc
+        let sdp = self
+            .pc
             .local_description()
             .map(|d| d.sdp)
-            .ok_or_else(|| WebrtcError::Stack("no local description after answer".into()))
+            .ok_or_else(|| WebrtcError::Stack("no local description after answer".into()))?;
+        Ok(match &self.video {
+            Some(v) => with_video_bandwidth(&sdp, v.params.max_kbps),
+            None => sdp,
+        })
     }
 
     /// Adds a trickled remote candidate (`None` = end of candidates).
@@ -486,14 +589,143 @@ impl WebrtcLeg {
         None
     }
 
-    /// The next RTP packet received from the browser (already decrypted).
+    /// The next RTP packet received from the browser (already decrypted), audio or video (tell
+    /// them apart by payload type). RTCP read on the way is looked at for keyframe requests.
     pub fn poll_rtp(&mut self) -> Option<rtc::rtp::Packet> {
         while let Some(TaggedRTCMessage { message, .. }) = self.pc.poll_read() {
-            if let RTCMessage::RtpPacket(_, packet) = message {
-                return Some(packet);
+            match message {
+                RTCMessage::RtpPacket(_, packet) => {
+                    if let Some(v) = self.video.as_mut()
+                        && packet.header.payload_type == v.params.pt
+                    {
+                        v.remote_ssrc = Some(packet.header.ssrc);
+                    }
+                    return Some(packet);
+                }
+                RTCMessage::RtcpPacket(_, packets) => self.on_rtcp(&packets),
+                _ => {}
             }
         }
         None
+    }
+
+    /// Notes a PLI or FIR (RFC 4585 §6.3.1, RFC 5104 §4.3.1) about our video.
+    fn on_rtcp(&mut self, packets: &[Box<dyn rtc::rtcp::Packet>]) {
+        let Some(v) = &self.video else {
+            return;
+        };
+        if asks_keyframe(packets, v.params.ssrc) {
+            tracing::debug!("keyframe request from the browser");
+            self.keyframe_requested = true;
+        }
+    }
+
+    /// Whether the browser asked for a keyframe of our video since the last call.
+    pub fn take_keyframe_request(&mut self) -> bool {
+        std::mem::take(&mut self.keyframe_requested)
+    }
+
+    /// The browser's video payload type, if the call has video.
+    pub fn video_pt(&self) -> Option<u8> {
+        self.video.as_ref().map(|v| v.params.pt)
+    }
+
+    /// Sends one video RTP packet to the browser with the leg's video SSRC and payload type.
+    pub fn send_video_rtp(
+        &mut self,
+        now: Instant,
+        seq: u16,
+        ts: u32,
+        marker: bool,
+        payload: Bytes,
+    ) {
+        let Some(v) = &self.video else {
+            return;
+        };
+        let packet = rtc::rtp::Packet {
+            header: rtc::rtp::header::Header {
+                version: 2,
+                marker,
+                payload_type: v.params.pt,
+                sequence_number: seq,
+                timestamp: ts,
+                ssrc: v.params.ssrc,
+                ..Default::default()
+            },
+            payload,
+        };
+        if let Some(mut sender) = self.pc.rtp_sender(v.sender)
+            && let Err(e) = sender.write_rtp(now, packet)
+        {
+            tracing::trace!(error = %e, "video rtp to browser dropped");
+        }
+    }
+
+    /// Asks the browser for a keyframe of its video: PLI, or FIR when only that was offered.
+    /// Returns false while the browser's video SSRC is unknown (nothing received yet).
+    pub fn request_keyframe(&mut self, now: Instant) -> bool {
+        let Some(v) = self.video.as_mut() else {
+            return false;
+        };
+        let Some(media_ssrc) = v.remote_ssrc else {
+            return false;
+        };
+        let packet: Box<dyn rtc::rtcp::Packet> = if v.params.pli || !v.params.fir {
+            Box::new(PictureLossIndication {
+                sender_ssrc: v.params.ssrc,
+                media_ssrc,
+            })
+        } else {
+            v.fir_seq = v.fir_seq.wrapping_add(1);
+            Box::new(FullIntraRequest {
+                sender_ssrc: v.params.ssrc,
+                media_ssrc: 0,
+                fir: vec![FirEntry {
+                    ssrc: media_ssrc,
+                    sequence_number: v.fir_seq,
+                }],
+            })
+        };
+        let sender = v.sender;
+        self.write_rtcp(now, sender, vec![packet])
+    }
+
+    /// Tells the browser the most it may send (REMB, draft-alvestrand-rmcat-remb §2), when it
+    /// offered `goog-remb` and its video SSRC is known.
+    pub fn send_remb(&mut self, now: Instant, bps: u64) -> bool {
+        let Some(v) = &self.video else {
+            return false;
+        };
+        let (Some(media_ssrc), true) = (v.remote_ssrc, v.params.remb) else {
+            return false;
+        };
+        let packet = Box::new(ReceiverEstimatedMaximumBitrate {
+            sender_ssrc: v.params.ssrc,
+            bitrate: bps as f32,
+            ssrcs: vec![media_ssrc],
+        });
+        let sender = v.sender;
+        self.write_rtcp(now, sender, vec![packet])
+    }
+
+    fn write_rtcp(
+        &mut self,
+        now: Instant,
+        sender: RTCRtpSenderId,
+        packets: Vec<Box<dyn rtc::rtcp::Packet>>,
+    ) -> bool {
+        match self
+            .pc
+            .rtp_sender(sender)
+            .map(|mut s| s.write_rtcp(now, packets))
+        {
+            Some(Ok(())) => true,
+            Some(Err(e)) => {
+                tracing::trace!(error = %e, "rtcp to browser dropped");
+                false
+            }
+            None => false,
+        }
     }
 
     /// Sends one RTP packet to the browser with the leg's SSRC and payload type `pt` (the audio
@@ -551,6 +783,139 @@ impl WebrtcLeg {
     }
 }
 
+/// Where [`KeyframeRequests`] sits in the interceptor chain: above every built-in slot, so it
+/// sees inbound RTCP after the reports and NACK interceptors took what they need.
+const KEYFRAME_SLOT: rtc::interceptor::Slot = rtc::interceptor::Slot::Custom(20_000);
+
+/// Lets the browser's keyframe requests about our video (PLI, FIR) reach the application:
+/// `rtc`'s chain ends every inbound RTCP packet at its terminus unless an interceptor marks it
+/// [`Attribute::DeliverToApplication`](rtc::interceptor::Attribute). Everything else passes as is.
+struct KeyframeRequests {
+    ours: u32,
+    read: std::collections::VecDeque<rtc::interceptor::TaggedPacket>,
+    write: std::collections::VecDeque<rtc::interceptor::TaggedPacket>,
+}
+
+impl KeyframeRequests {
+    fn new(ours: u32) -> Self {
+        Self {
+            ours,
+            read: Default::default(),
+            write: Default::default(),
+        }
+    }
+}
+
+/// Whether `packets` hold a PLI or FIR (RFC 4585 §6.3.1, RFC 5104 §4.3.1) about `ours`.
+fn asks_keyframe(packets: &[Box<dyn rtc::rtcp::Packet>], ours: u32) -> bool {
+    packets.iter().any(|p| {
+        let any = p.as_any();
+        any.downcast_ref::<PictureLossIndication>()
+            .is_some_and(|pli| pli.media_ssrc == ours)
+            || any
+                .downcast_ref::<FullIntraRequest>()
+                .is_some_and(|fir| fir.fir.iter().any(|e| e.ssrc == ours))
+    })
+}
+
+impl Protocol<rtc::interceptor::TaggedPacket, rtc::interceptor::TaggedPacket, ()>
+    for KeyframeRequests
+{
+    type Rout = rtc::interceptor::TaggedPacket;
+    type Wout = rtc::interceptor::TaggedPacket;
+    type Eout = ();
+    type Error = rtc::shared::error::Error;
+    type Time = Instant;
+
+    fn handle_read(&mut self, mut msg: rtc::interceptor::TaggedPacket) -> Result<(), Self::Error> {
+        if let rtc::interceptor::Packet::Rtcp(packets) = &msg.message.packet
+            && asks_keyframe(packets, self.ours)
+        {
+            msg.message
+                .add(rtc::interceptor::Attribute::DeliverToApplication);
+        }
+        self.read.push_back(msg);
+        Ok(())
+    }
+
+    fn poll_read(&mut self) -> Option<Self::Rout> {
+        self.read.pop_front()
+    }
+
+    fn handle_write(&mut self, msg: rtc::interceptor::TaggedPacket) -> Result<(), Self::Error> {
+        self.write.push_back(msg);
+        Ok(())
+    }
+
+    fn poll_write(&mut self) -> Option<Self::Wout> {
+        self.write.pop_front()
+    }
+
+    fn handle_timeout(&mut self, _now: Instant) -> Result<(), Self::Error> {
+        Ok(())
+    }
+
+    fn poll_timeout(&mut self) -> Option<Self::Time> {
+        None
+    }
+}
+
+impl rtc::interceptor::Interceptor for KeyframeRequests {
+    fn bind_local_stream(&mut self, _info: &rtc::interceptor::StreamInfo) {}
+    fn unbind_local_stream(&mut self, _info: &rtc::interceptor::StreamInfo) {}
+    fn bind_remote_stream(&mut self, _info: &rtc::interceptor::StreamInfo) {}
+    fn unbind_remote_stream(&mut self, _info: &rtc::interceptor::StreamInfo) {}
+}
+
+/// The `rtc` codec for the browser's video format, with the feedback the gateway serves.
+fn video_rtc_codec(v: &BrowserVideo) -> RTCRtpCodec {
+    let fb = |typ: &str, parameter: &str| RTCPFeedback {
+        typ: typ.to_owned(),
+        parameter: parameter.to_owned(),
+    };
+    let mut rtcp_feedback = vec![];
+    if v.fir {
+        rtcp_feedback.push(fb("ccm", "fir"));
+    }
+    if v.remb {
+        rtcp_feedback.push(fb("goog-remb", ""));
+    }
+    // `nack`, `nack pli` and `transport-cc` are added by the interceptors' configuration.
+    RTCRtpCodec {
+        mime_type: if v.h264 {
+            MIME_TYPE_H264
+        } else {
+            MIME_TYPE_VP8
+        }
+        .to_owned(),
+        clock_rate: 90_000,
+        channels: 0,
+        sdp_fmtp_line: v.fmtp.clone().unwrap_or_default(),
+        rtcp_feedback,
+    }
+}
+
+/// The answer with `b=AS:<kbps>` (RFC 4566 §5.8) in each active video section: browsers cap
+/// what they send to it, whatever their own bandwidth estimate says.
+pub fn with_video_bandwidth(sdp: &str, kbps: u32) -> String {
+    let mut out = String::with_capacity(sdp.len() + 16);
+    let mut in_video = false;
+    for line in sdp.lines() {
+        if line.starts_with("m=") {
+            in_video = line.starts_with("m=video ") && !line.starts_with("m=video 0 ");
+        } else if in_video && line.starts_with("b=") {
+            continue;
+        }
+        out.push_str(line);
+        out.push_str("\r\n");
+        // RFC 4566 §5: b= comes right after the media section's c= line.
+        if in_video && line.starts_with("c=") {
+            out.push_str(&format!("b=AS:{kbps}\r\n"));
+        }
+    }
+    out
+}
+
 /// Whether `d` is a STUN Binding success response (RFC 8489 §5: type 0x0101, magic cookie).
 fn is_binding_success(d: &[u8]) -> bool {
     d.len() >= 20 && d[..2] == [0x01, 0x01] && d[4..8] == [0x21, 0x12, 0xA4, 0x42]
@@ -572,6 +937,117 @@ mod tests {
         m[1] = 0x01;
         m[4] = 0; // no magic cookie: RFC 3489 or not STUN at all
         assert!(!is_binding_success(&m));
+    }
+
+    fn answer_video(offer: &str, video: Option<BrowserVideo>) -> String {
+        #[allow(clippy::disallowed_methods)] // a test's only clock read
+        let now = Instant::now();
+        let codec = BrowserCodec {
+            pt: 0,
+            name: "PCMU".to_owned(),
+            clock_rate: 8000,
+            channels: 1,
+            fmtp: None,
+        };
+        let (_, answer) = WebrtcLeg::answer(
+            now,
+            LegParams {
+                offer_sdp: offer,
+                codec: &codec,
+                local_addr: "127.0.0.1:40000".parse().unwrap(),
+                advertised: "127.0.0.1:40000".parse().unwrap(),
+                srflx: None,
+                telephone_event: None,
+                ssrc: 1,
+                candidates: CandidatePolicy::default(),
+                video,
+            },
+        )
+        .unwrap();
+        answer
+    }
+
+    fn video_section(answer: &str) -> Vec<&str> {
+        answer
+            .lines()
+            .skip_while(|l| !l.starts_with("m=video"))
+            .take_while(|l| l.starts_with("m=video") || !l.starts_with("m="))
+            .collect()
+    }
+
+    /// Issue 10: the answer to Chromium's audio+video offer keeps only the codec both legs share
+    /// (VP8 here, at the browser's payload type), the keyframe and bitrate feedback, and a
+    /// `b=AS` cap (RFC 4566 §5.8); without a video codec the video m-line is rejected (port 0).
+    #[test]
+    fn answers_video_with_one_codec_and_a_cap() {
+        let offer = include_str!("../../tests/data/sdp/chromium156-audio-video.sdp");
+        let vp8 = BrowserVideo {
+            pt: 96,
+            h264: false,
+            fmtp: None,
+            fir: true,
+            pli: true,
+            remb: true,
+            ssrc: 7,
+            max_kbps: 1500,
+        };
+        let answer = answer_video(offer, Some(vp8));
+        let v = video_section(&answer);
+        assert!(
+            v[0].starts_with("m=video ") && v[0].ends_with(" 96"),
+            "{answer}"
+        );
+        assert!(!v[0].starts_with("m=video 0 "), "{answer}");
+        for line in [
+            "a=rtpmap:96 VP8/90000",
+            "a=rtcp-fb:96 nack pli",
+            "a=rtcp-fb:96 ccm fir",
+            "a=rtcp-fb:96 goog-remb",
+            "b=AS:1500",
+        ] {
+            assert!(v.contains(&line), "{line} missing:\n{answer}");
+        }
+        assert!(!answer.contains("H264"), "{answer}");
+        assert!(v.iter().any(|l| l.starts_with("a=ssrc:7 ")), "{answer}");
+
+        let answer = answer_video(offer, None);
+        let v = video_section(&answer);
+        assert!(v[0].starts_with("m=video 0 "), "{answer}");
+        assert!(!v.iter().any(|l| l.starts_with("b=AS")), "{answer}");
+    }
+
+    /// Chromium's H.264 Constrained Baseline at PT 102 (packetization-mode=1) is answered with
+    /// its own fmtp.
+    #[test]
+    fn answers_h264_with_the_browser_fmtp() {
+        let offer = include_str!("../../tests/data/sdp/chromium156-audio-video.sdp");
+        let fmtp = offer
+            .lines()
+            .find_map(|l| l.strip_prefix("a=fmtp:102 "))
+            .unwrap()
+            .to_owned();
+        let h264 = BrowserVideo {
+            pt: 102,
+            h264: true,
+            fmtp: Some(fmtp.clone()),
+            fir: true,
+            pli: true,
+            remb: false,
+            ssrc: 7,
+            max_kbps: 800,
+        };
+        let answer = answer_video(offer, Some(h264));
+        let v = video_section(&answer);
+        assert!(
+            v[0].ends_with(" 102") && !v[0].starts_with("m=video 0 "),
+            "{answer}"
+        );
+        assert!(
+            v.contains(&format!("a=fmtp:102 {fmtp}").as_str()),
+            "{answer}"
+        );
+        assert!(v.contains(&"b=AS:800"), "{answer}");
+        assert!(!v.iter().any(|l| l.contains("goog-remb")), "{answer}");
     }
 
     /// Chromium 156 offers telephone-event at 48000 (110) and 8000 (126): only the one at the

@@ -151,6 +151,7 @@ impl Call {
                 telephone_event: None,
                 ssrc: 0x600d_f00d,
                 candidates: CandidatePolicy::default(),
+                video: None,
             },
         )
         .unwrap();

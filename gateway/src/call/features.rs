@@ -81,6 +81,9 @@ impl InCall {
         if let Some(audio) = self.local.audio.as_mut() {
             audio.direction = direction;
         }
+        if let Some(video) = self.local.video.as_mut().filter(|v| v.is_active()) {
+            video.direction = direction;
+        }
         self.local.session_version += 1;
         let _ = app.sip.send(SipCommand::Reinvite {
             handle: self.handle,
@@ -158,6 +161,14 @@ impl InCall {
         }
     }
 
+    /// The call goes on without video: our later offers keep the video m-line rejected (port
+    /// 0; RFC 3264 §8: an m-line is never removed from a session).
+    pub(crate) fn video_rejected(&mut self) {
+        if let Some(v) = self.local.video.as_ref() {
+            self.local.video = Some(sdp::VideoLine::rejected(v));
+        }
+    }
+
     /// In-dialog SIP events: the phone's media changes, our re-INVITE failing, INFO digits.
     pub(crate) fn on_sip(&mut self, media: &mut MediaSession, ev: &SessionEvent) -> Replies {
         match ev {
@@ -166,12 +177,16 @@ impl InCall {
                 // The previous state stays: undo our local view of the hold.
                 self.held = !self.held;
                 media.set_local_hold(self.held);
+                let direction = if self.held {
+                    Direction::SendOnly
+                } else {
+                    Direction::SendRecv
+                };
                 if let Some(audio) = self.local.audio.as_mut() {
-                    audio.direction = if self.held {
-                        Direction::SendOnly
-                    } else {
-                        Direction::SendRecv
-                    };
+                    audio.direction = direction;
+                }
+                if let Some(video) = self.local.video.as_mut().filter(|v| v.is_active()) {
+                    video.direction = direction;
                 }
                 vec![
                     self.error(format!("the phone refused the change ({code})")),
@@ -183,6 +198,10 @@ impl InCall {
                 ]
             }
             SessionEvent::InfoDtmf { digit, .. } => vec![self.phone_digit(*digit)],
+            SessionEvent::PictureFastUpdate => {
+                media.sip_keyframe_request();
+                Vec::new()
+            }
             _ => Vec::new(),
         }
     }
@@ -201,6 +220,7 @@ impl InCall {
             return Vec::new();
         };
         media.retarget(neg.remote_addr, neg.remote_rtcp);
+        media.follow_video(&parsed);
         if let Err(e) = media.follow_codec(neg.sip_codec, neg.sip_pt, neg.telephone_event) {
             tracing::warn!(call_id = %self.call_id, error = %e, "cannot follow the phone's codec change");
         }

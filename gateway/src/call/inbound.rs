@@ -175,7 +175,15 @@ impl Inbound {
         mut sip_rx: mpsc::UnboundedReceiver<SessionEvent>,
     ) {
         let call_id = crate::signaling::session::random_id();
-        let mut media = match MediaSession::bind(&app, &call_id).await {
+        // Asterisk offers video (issue 10): the call rings as a video call and binds the SIP
+        // side's video ports; whether video flows depends on the answering browser's offer.
+        let video = call
+            .sdp
+            .as_deref()
+            .and_then(|s| SipSdp::parse(s).ok())
+            .and_then(|s| s.video)
+            .is_some_and(|v| v.is_active() && !v.video_codecs().is_empty());
+        let mut media = match MediaSession::bind(&app, &call_id, video).await {
             Ok(m) => m,
             Err(why) => {
                 tracing::warn!(%call_id, %why, "no media ports for the inbound call: 503");
@@ -197,7 +205,11 @@ impl Inbound {
             call_id: call_id.clone(),
             from: call.from_user.clone(),
             from_name: call.from_display.clone(),
-            call_type: CallType::Audio,
+            call_type: if video {
+                CallType::Video
+            } else {
+                CallType::Audio
+            },
             origin: origin(&call).to_owned(),
         };
         for d in &devices {
@@ -213,7 +225,7 @@ impl Inbound {
                 Direction::Inbound,
                 &user,
                 &call.from_user,
-                "audio",
+                if video { "video" } else { "audio" },
             ),
             None => CallReport::disabled(),
         };
@@ -339,7 +351,8 @@ impl Inbound {
                     Some(SessionEvent::Confirmed { sdp }) => self.on_confirmed(media, sdp),
                     Some(ev @ (SessionEvent::RemoteSdp { .. }
                     | SessionEvent::ReinviteFailed { .. }
-                    | SessionEvent::InfoDtmf { .. })) => {
+                    | SessionEvent::InfoDtmf { .. }
+                    | SessionEvent::PictureFastUpdate)) => {
                         let replies = self.in_call.as_mut().map(|c| c.on_sip(media, &ev)).unwrap_or_default();
                         self.to_answering(replies);
                     }
@@ -462,10 +475,24 @@ impl Inbound {
                 &offer,
                 &sip_offer,
                 media.sip_rtp_port(),
+                media.sip_video_port(),
                 self.app.config.media.ip,
             ) {
                 Ok((plan, sip_answer)) => match media.build(&self.app, &sdp, &plan) {
                     Ok(answer) => {
+                        if let Some(why @ (sdp::NoVideo::NoCommonCodec | sdp::NoVideo::Unusable)) =
+                            plan.no_video
+                        {
+                            tracing::info!(call_id = %self.call_id, %why, "inbound video call without video");
+                            self.to_device(
+                                &device,
+                                ServerMessage::Warning {
+                                    call_id: self.call_id.clone(),
+                                    code: "no_video".to_owned(),
+                                    message: format!("{why}: the call goes on with audio only (video is never transcoded)"),
+                                },
+                            );
+                        }
                         self.to_device(
                             &device,
                             ServerMessage::Answer {
@@ -537,7 +564,7 @@ impl Inbound {
                 .as_deref()
                 .ok_or_else(|| "the ACK carried no SDP answer".to_owned())
                 .and_then(|answer| {
-                    MediaPlan::from_sip_answer(&offer, &codecs, answer, max_sdp_line)
+                    MediaPlan::from_sip_answer(&offer, &codecs, &[], answer, max_sdp_line)
                 })
                 .and_then(|plan| media.build(&self.app, &offer_sdp, &plan));
             match result {
@@ -646,11 +673,14 @@ fn local_sdp(addr: IpAddr, audio: MediaLine) -> SipSdp {
 
 /// The codec plan and our SDP answer for Asterisk's offer, given the browser's offer: a codec both
 /// offered (passthrough) in Asterisk's order first, else G.711 from Asterisk with Opus in the
-/// browser (transcoding). The answer keeps Asterisk's payload types (RFC 3264 §6.1).
+/// browser (transcoding). The answer keeps Asterisk's payload types (RFC 3264 §6.1). A video
+/// m-line in the offer is answered on `video_port` when the browser offered its codec, else
+/// rejected with port 0 (RFC 3264 §6: the answer has every m-line of the offer).
 pub(crate) fn plan_inbound(
     browser: &BrowserOffer,
     sip_offer: &SipSdp,
     our_port: u16,
+    video_port: Option<u16>,
     our_addr: IpAddr,
 ) -> Result<(MediaPlan, SipSdp), String> {
     let audio = sip_offer
@@ -698,6 +728,32 @@ pub(crate) fn plan_inbound(
         sip_pt: neg.sip_pt,
         sip_remote: neg.remote_addr,
         sip_rtcp_remote: SocketAddr::new(neg.remote_rtcp.ip(), neg.remote_rtcp.port()),
+        video: None,
+        no_video: None,
     };
-    Ok((plan, local_sdp(our_addr, line)))
+    let mut plan = plan;
+    let mut ours = local_sdp(our_addr, line);
+    if let Some(offered) = &sip_offer.video {
+        let chosen = match video_port {
+            Some(port) => sdp::plan_inbound_video(sip_offer, browser).map(|v| (port, v)),
+            None => Err(sdp::NoVideo::NotOffered),
+        };
+        ours.video = Some(match chosen {
+            Ok((port, v)) => {
+                let direction = browser
+                    .video()
+                    .map_or(sdp::Direction::SendRecv, |b| b.direction);
+                let line = sdp::VideoLine::answer(port, &v, direction);
+                plan.video = Some(v);
+                line
+            }
+            Err(why) => {
+                if offered.is_active() {
+                    plan.no_video = Some(why);
+                }
+                sdp::VideoLine::rejected(offered)
+            }
+        });
+    }
+    Ok((plan, ours))
 }

@@ -9,7 +9,7 @@ use bytes::Bytes;
 use gateway_media::quality::{CodecImpairment, LegQuality, OneWayDetector, Side};
 use gateway_media::rtp::RtpFields;
 use gateway_media::{Codec, G711Law, PortLease, ReceiveStats};
-use gateway_sip::sdp::{self, AudioCodec, OfferedCodec, SipSdp};
+use gateway_sip::sdp::{self, AudioCodec, NoVideo, OfferedCodec, SipSdp, VideoCodec, VideoPlan};
 use rand::Rng;
 use tokio::net::UdpSocket;
 use tokio::time::Instant;
@@ -17,10 +17,11 @@ use tokio::time::Instant;
 use super::bridge::{Bridge, BridgeMode, DtmfError, DtmfSetup, LegIds};
 use super::rtcp_leg::RtcpLeg;
 use super::stun;
+use super::video::{self, SipSource, VideoPath, VideoSockets};
 use crate::app::App;
-use crate::metrics::LegCounts;
+use crate::metrics::{KeyframeFrom, LegCounts};
 use crate::signaling::messages::IceCandidate;
-use crate::webrtc::{BrowserCodec, LegEvent, LegParams, WebrtcLeg};
+use crate::webrtc::{BrowserCodec, BrowserVideo, LegEvent, LegParams, WebrtcLeg};
 
 /// How long the answer may wait for the STUN server's reply before it goes out with host
 /// candidates only.
@@ -42,6 +43,8 @@ pub(crate) struct Media {
     pub(crate) bridge: Bridge,
     pub(crate) sip_remote: SocketAddr,
     pub(crate) sip_rtcp_remote: SocketAddr,
+    /// The call's video, when both sides have a codec in common (issue 10).
+    pub(crate) video: Option<VideoPath>,
 }
 
 /// Which codec each leg uses, and where the SIP side's media goes.
@@ -61,6 +64,10 @@ pub(crate) struct MediaPlan {
     pub(crate) sip_rtcp_remote: SocketAddr,
     /// Telephone-event on each leg (RFC 4733).
     pub(crate) dtmf: DtmfSetup,
+    /// The video stream, if both sides have video and a codec in common.
+    pub(crate) video: Option<VideoPlan>,
+    /// Why a video call goes on without video (the client is told), `None` otherwise.
+    pub(crate) no_video: Option<NoVideo>,
 }
 
 /// The browser's telephone-event at the clock rate of its audio codec (Chromium offers 8000 and
@@ -82,13 +89,23 @@ pub(crate) fn parse_sip_sdp(text: &str, max_line: usize) -> Result<SipSdp, Strin
 
 impl MediaPlan {
     /// The plan for an outbound call, from the SIP side's answer to our offer.
+    /// `video_offered` is what our INVITE's video line listed (empty: no video offered).
     pub(crate) fn from_sip_answer(
         browser_offer: &sdp::BrowserOffer,
         offered: &[AudioCodec],
+        video_offered: &[VideoCodec],
         sip_answer: &str,
         max_line: usize,
     ) -> Result<Self, String> {
         let answer = parse_sip_sdp(sip_answer, max_line)?;
+        let (video, no_video) = if video_offered.is_empty() {
+            (None, None)
+        } else {
+            match sdp::choose_video_answer(browser_offer, &answer, video_offered) {
+                Ok(v) => (Some(v), None),
+                Err(why) => (None, Some(why)),
+            }
+        };
         let neg = sdp::choose_answer_codec(&answer, offered).map_err(|e| e.to_string())?;
         let (browser_kind, browser) = sdp::browser_codec_for(browser_offer, neg.sip_codec)
             .ok_or_else(|| "the browser offered no codec for the SIP side's choice".to_owned())?;
@@ -103,6 +120,8 @@ impl MediaPlan {
             sip_pt: neg.sip_pt,
             sip_remote: neg.remote_addr,
             sip_rtcp_remote: neg.remote_rtcp,
+            video,
+            no_video,
         })
     }
 
@@ -149,6 +168,8 @@ pub(crate) enum MediaEvent {
     BrowserDigit(char),
     /// Audio arrives from one side only (since this many ms).
     OneWay(Side, u64),
+    /// Ask the SIP side for a keyframe with SIP INFO `picture_fast_update` (RFC 5168).
+    PictureFastUpdate,
 }
 
 fn round2(x: f64) -> f64 {
@@ -162,6 +183,8 @@ fn round4(x: f64) -> f64 {
 /// The packet-moving part of a call: sockets, STUN, the WebRTC leg, the bridge, RTCP, timeouts.
 pub(crate) struct MediaSession {
     sockets: Sockets,
+    /// The SIP side's video sockets, bound for a video call.
+    video_io: Option<VideoSockets>,
     media: Option<Media>,
     srflx: Srflx,
     pending_ice: Vec<Option<IceCandidate>>,
@@ -204,11 +227,22 @@ pub(crate) struct MediaSession {
 
 impl MediaSession {
     /// Binds the call's sockets; fails when the port range is exhausted.
-    pub(crate) async fn bind(app: &std::sync::Arc<App>, call_id: &str) -> Result<Self, String> {
+    /// `video`: also bind the SIP side's video RTP/RTCP pair.
+    pub(crate) async fn bind(
+        app: &std::sync::Arc<App>,
+        call_id: &str,
+        video: bool,
+    ) -> Result<Self, String> {
         let sockets = bind_sockets(app).await?;
+        let video_io = if video {
+            Some(bind_video(app).await?)
+        } else {
+            None
+        };
         let mut rng = rand::thread_rng();
         Ok(Self {
             sockets,
+            video_io,
             media: None,
             srflx: Srflx::None,
             pending_ice: Vec::new(),
@@ -242,6 +276,11 @@ impl MediaSession {
     /// The SIP-side RTP port (for our SDP).
     pub(crate) fn sip_rtp_port(&self) -> u16 {
         self.sockets.rtp.local_addr().map(|a| a.port()).unwrap_or(0)
+    }
+
+    /// The SIP-side video RTP port, when the call bound one.
+    pub(crate) fn sip_video_port(&self) -> Option<u16> {
+        self.video_io.as_ref().map(VideoSockets::rtp_port)
     }
 
     /// Whether the WebRTC leg exists.
@@ -326,6 +365,21 @@ impl MediaSession {
             fmtp: plan.browser.fmtp.clone(),
         };
         let te = plan.dtmf.browser;
+        let video_ssrc: u32 = rng.r#gen();
+        let video = plan
+            .video
+            .as_ref()
+            .filter(|_| self.video_io.is_some())
+            .map(|v| BrowserVideo {
+                pt: v.browser.pt,
+                h264: v.codec == VideoCodec::H264,
+                fmtp: v.browser_fmtp.clone(),
+                fir: v.browser_feedback.contains(&sdp::RtcpFeedback::CcmFir),
+                pli: v.browser_feedback.contains(&sdp::RtcpFeedback::NackPli),
+                remb: v.browser.feedback.contains(&sdp::RtcpFeedback::GoogRemb),
+                ssrc: video_ssrc,
+                max_kbps: app.config.media.max_video_kbps,
+            });
         let srflx = match &self.srflx {
             Srflx::Known(a, url) => Some((*a, url.clone())),
             _ => None,
@@ -351,9 +405,22 @@ impl MediaSession {
                     ),
                 },
                 ssrc: browser_ssrc,
+                video,
             },
         )
         .map_err(|e| e.to_string())?;
+        let video = match (&plan.video, leg.video_pt()) {
+            (Some(v), Some(_)) => {
+                self.app.metrics.video_active(1);
+                Some(VideoPath::new(
+                    v.clone(),
+                    rng.r#gen(),
+                    video_ssrc,
+                    app.config.media.max_video_kbps,
+                ))
+            }
+            _ => None,
+        };
         let bridge = Bridge::new(
             mode,
             LegIds {
@@ -385,6 +452,7 @@ impl MediaSession {
             sip_codec = ?plan.sip_codec,
             browser_codec = ?plan.browser_kind,
             ?mode,
+            video = ?video.as_ref().map(|v| v.plan().codec),
             "media negotiated"
         );
         self.media = Some(Media {
@@ -392,6 +460,7 @@ impl MediaSession {
             bridge,
             sip_remote: plan.sip_remote,
             sip_rtcp_remote: plan.sip_rtcp_remote,
+            video,
         });
         Ok(answer_sdp)
     }
@@ -402,9 +471,35 @@ impl MediaSession {
             .media
             .as_mut()
             .ok_or("the call has no media yet: send the offer with call/accept")?;
-        m.leg
+        let answer = m
+            .leg
             .renegotiate(Instant::now().into_std(), offer_sdp)
-            .map_err(|e| e.to_string())
+            .map_err(|e| e.to_string())?;
+        // An ICE restart may have lost packets on the old path: both sides start from a
+        // keyframe again.
+        if let Some(v) = m.video.as_mut() {
+            v.start(Instant::now());
+        }
+        Ok(answer)
+    }
+
+    /// The SIP side asked for a keyframe with SIP INFO `picture_fast_update` (RFC 5168).
+    pub(crate) fn sip_keyframe_request(&mut self) {
+        if let Some(v) = self.media.as_mut().and_then(|m| m.video.as_mut()) {
+            v.pacer.sip_asked();
+            self.app.metrics.keyframe_request(KeyframeFrom::Sip);
+        }
+    }
+
+    /// Follows the SIP side's video after a re-INVITE or UPDATE.
+    pub(crate) fn follow_video(&mut self, remote: &SipSdp) {
+        if let Some(v) = self.media.as_mut().and_then(|m| m.video.as_mut()) {
+            let was = v.is_active();
+            v.follow(remote.video.as_ref(), remote.addr, Instant::now());
+            if was != v.is_active() {
+                tracing::info!(call_id = %self.call_id, active = v.is_active(), "SIP side video changed");
+            }
+        }
     }
 
     /// Follows a codec or payload-type change on the SIP side (re-INVITE).
@@ -476,10 +571,14 @@ impl MediaSession {
                 "mos": round2(q.mos),
             })
         };
-        serde_json::json!({
+        let mut q = serde_json::json!({
             "webrtc": leg(webrtc.stats()),
             "sip": leg(self.rtcp.quality(impairment(sip))),
-        })
+        });
+        if let Some(v) = self.media.as_ref().and_then(|m| m.video.as_ref()) {
+            q["video"] = v.stats();
+        }
+        q
     }
 
     /// Points the SIP side's media elsewhere (a final answer after early media, a re-INVITE).
@@ -543,6 +642,21 @@ impl MediaSession {
         if let Some(due) = self.media.as_ref().and_then(|m| m.bridge.next_dtmf_due()) {
             deadline = deadline.min(self.epoch + Duration::from_millis(due));
         }
+        if let Some(due) = self
+            .media
+            .as_ref()
+            .and_then(|m| m.video.as_ref())
+            .and_then(VideoPath::next_deadline)
+        {
+            deadline = deadline.min(due);
+        }
+        let (vrtp, vrtcp) = match self.video_io.as_mut() {
+            Some(v) => (
+                Some((&v.rtp, &mut v.buf_rtp)),
+                Some((&v.rtcp, &mut v.buf_rtcp)),
+            ),
+            None => (None, None),
+        };
         let event = tokio::select! {
             r = self.sockets.webrtc.recv_from(&mut self.buf_webrtc) => match r {
                 Ok((n, from)) => self.on_webrtc_datagram(from, n),
@@ -554,6 +668,14 @@ impl MediaSession {
             },
             r = self.sockets.rtcp.recv_from(&mut self.buf_rtcp) => match r {
                 Ok((n, _)) => { self.rtcp.on_rtcp(&self.buf_rtcp[..n], Instant::now()); None }
+                Err(_) => None,
+            },
+            r = video::recv(vrtp) => match r {
+                Ok((n, from)) => { self.on_sip_video(from, n); None }
+                Err(_) => None,
+            },
+            r = video::recv(vrtcp) => match r {
+                Ok((n, _)) => { self.on_sip_video_rtcp(n); None }
                 Err(_) => None,
             },
             _ = tokio::time::sleep_until(deadline) => self.on_tick(),
@@ -580,12 +702,25 @@ impl MediaSession {
             event = Some(match ev {
                 LegEvent::Connected => {
                     self.last_rx_browser = Instant::now();
+                    if let Some(v) = m.video.as_mut() {
+                        v.start(Instant::now());
+                    }
                     MediaEvent::Connected
                 }
                 LegEvent::Failed => MediaEvent::Failed,
             });
         }
+        let video_pt = m.leg.video_pt();
         while let Some(pkt) = m.leg.poll_rtp() {
+            if video_pt == Some(pkt.header.payload_type) {
+                if let (Some(v), Some(io)) = (m.video.as_mut(), self.video_io.as_ref())
+                    && let Some((n, dest)) = v.browser_to_sip(&pkt, &mut self.out)
+                    && !self.remote_hold
+                {
+                    let _ = io.rtp.try_send_to(&self.out[..n], dest);
+                }
+                continue;
+            }
             let now = Instant::now();
             self.last_rx_browser = now;
             self.rx_count.0 += 1;
@@ -618,6 +753,18 @@ impl MediaSession {
                 let _ = self.sockets.rtp.try_send_to(&self.out[..n], m.sip_remote);
             }
         }
+        if m.leg.take_keyframe_request()
+            && let Some(v) = m.video.as_mut()
+        {
+            v.pacer.browser_asked();
+            self.app.metrics.keyframe_request(KeyframeFrom::Browser);
+            if event.is_none() {
+                event = self.keyframes();
+            }
+        }
+        let Some(m) = self.media.as_mut() else {
+            return event;
+        };
         if let Some(d) = m.bridge.take_phone_digit() {
             return Some(MediaEvent::PhoneDigit(d));
         }
@@ -694,6 +841,60 @@ impl MediaSession {
         });
     }
 
+    fn on_sip_video(&mut self, from: SocketAddr, n: usize) {
+        let (Some(m), Some(io)) = (self.media.as_mut(), self.video_io.as_ref()) else {
+            return;
+        };
+        let Some(v) = m.video.as_mut() else {
+            return;
+        };
+        // The video path latches its own source; video does not count as audio activity.
+        let source = SipSource {
+            proxy_ip: self.proxy_ip,
+            trusted: &self.trusted,
+        };
+        v.sip_to_browser(from, &io.buf_rtp[..n], &source, &mut m.leg);
+    }
+
+    fn on_sip_video_rtcp(&mut self, n: usize) {
+        let (Some(m), Some(io)) = (self.media.as_mut(), self.video_io.as_ref()) else {
+            return;
+        };
+        if let Some(v) = m.video.as_mut()
+            && v.on_sip_rtcp(&io.buf_rtcp[..n])
+        {
+            self.app.metrics.keyframe_request(KeyframeFrom::Sip);
+        }
+    }
+
+    /// Sends the keyframe requests and REMB due now; a request toward a SIP side that knows
+    /// only SIP INFO becomes [`MediaEvent::PictureFastUpdate`].
+    fn keyframes(&mut self) -> Option<MediaEvent> {
+        let now = Instant::now();
+        let (Some(m), Some(io)) = (self.media.as_mut(), self.video_io.as_ref()) else {
+            return None;
+        };
+        let v = m.video.as_mut()?;
+        if !m.leg.is_connected() {
+            return None;
+        }
+        v.remb(now, &mut m.leg);
+        let due = v.pacer.poll(now);
+        video::count_keyframes(&self.app.metrics, KeyframeFrom::Gateway, due.own);
+        if due.to_browser && !m.leg.request_keyframe(now.into_std()) {
+            v.pacer.browser_retry();
+        }
+        if due.to_sip {
+            if let Some((n, dest)) = v.sip_keyframe_request(&mut self.out) {
+                let _ = io.rtcp.try_send_to(&self.out[..n], dest);
+            }
+            if v.sip_wants_info() {
+                return Some(MediaEvent::PictureFastUpdate);
+            }
+        }
+        None
+    }
+
     fn on_tick(&mut self) -> Option<MediaEvent> {
         let now = Instant::now();
         let mut event = None;
@@ -707,6 +908,9 @@ impl MediaSession {
         let rtcp_due = now >= self.rtcp_due;
         if rtcp_due {
             self.rtcp_due = now + RTCP_INTERVAL;
+        }
+        if let Some(kf) = self.keyframes() {
+            event = event.or(Some(kf));
         }
         let Some(m) = self.media.as_mut() else {
             return event;
@@ -752,12 +956,22 @@ impl MediaSession {
     fn flush_counts(&mut self) {
         let (w, s) = std::mem::take(&mut self.counts);
         self.app.metrics.media(w, s, 0);
+        if let Some(v) = self.media.as_mut().and_then(|m| m.video.as_mut()) {
+            let (w, s) = std::mem::take(&mut v.counts);
+            self.app.metrics.video(w, s);
+        }
     }
 
     /// Closes the WebRTC leg (DTLS close_notify) and lets the sockets go.
     pub(crate) fn close(mut self) {
         self.flush_counts();
-        let lost = self.browser_rx.lost().max(0) as u64 + self.rtcp.lost();
+        let video = self.media.as_ref().and_then(|m| m.video.as_ref());
+        let lost = self.browser_rx.lost().max(0) as u64
+            + self.rtcp.lost()
+            + video.map_or(0, VideoPath::lost);
+        if video.is_some() {
+            self.app.metrics.video_active(-1);
+        }
         self.app
             .metrics
             .media(LegCounts::default(), LegCounts::default(), lost);
@@ -771,6 +985,32 @@ impl MediaSession {
             }
         }
     }
+}
+
+/// Binds the SIP side's video RTP/RTCP pair on ports from the configured range.
+async fn bind_video(app: &App) -> Result<VideoSockets, String> {
+    for _ in 0..32 {
+        let Some(lease) = app.ports.allocate() else {
+            return Err("RTP port range exhausted".into());
+        };
+        let ip = app.config.media.ip;
+        let rtp = UdpSocket::bind((ip, lease.rtp_port())).await;
+        let rtcp = UdpSocket::bind((ip, lease.rtcp_port())).await;
+        if let (Ok(rtp), Ok(rtcp)) = (rtp, rtcp) {
+            for sock in [&rtp, &rtcp] {
+                sock.writable().await.map_err(|e| e.to_string())?;
+            }
+            return Ok(VideoSockets {
+                rtp,
+                rtcp,
+                // Video packets are up to ~1200 bytes; leave room for any MTU.
+                buf_rtp: vec![0u8; 2048],
+                buf_rtcp: vec![0u8; 2048],
+                _lease: lease,
+            });
+        }
+    }
+    Err("could not bind video sockets".into())
 }
 
 /// Binds the SIP-side RTP/RTCP pair and the WebRTC socket on ports from the configured range.

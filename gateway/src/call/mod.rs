@@ -12,6 +12,7 @@ mod outbound;
 mod ringing;
 mod rtcp_leg;
 pub mod stun;
+mod video;
 
 use std::sync::Arc;
 
@@ -97,6 +98,8 @@ pub struct CallRequest {
     pub offer: BrowserOffer,
     /// Codecs to offer toward SIP, in order.
     pub sip_codecs: Vec<AudioCodec>,
+    /// `call_type: "video"`: the client asked for video.
+    pub video: bool,
 }
 
 /// Runs one call to its end. Never panics on peer input; every exit sends `ended` to the client

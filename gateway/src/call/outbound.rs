@@ -45,6 +45,8 @@ struct Outbound {
     connected_at: Option<Instant>,
     /// For the built-in echo destination: the call's own session channel, standing in for SIP.
     echo: Option<mpsc::UnboundedSender<SessionEvent>>,
+    /// The video codecs our INVITE offered (empty: no video offered).
+    video_offered: Vec<sdp::VideoCodec>,
 }
 
 /// Runs an outbound call to its end.
@@ -54,7 +56,8 @@ pub(super) async fn run(
     to_session: mpsc::UnboundedSender<CallEvent>,
     mut control: mpsc::UnboundedReceiver<CallControl>,
 ) {
-    let mut media = match MediaSession::bind(&app, &req.call_id).await {
+    let wants_video = req.video && req.offer.video().is_some();
+    let mut media = match MediaSession::bind(&app, &req.call_id, wants_video).await {
         Ok(m) => m,
         Err(why) => {
             tracing::warn!(call_id = %req.call_id, %why, "no media ports for the call");
@@ -78,13 +81,29 @@ pub(super) async fn run(
         let mut rng = rand::thread_rng();
         (rng.gen_range(1..1u64 << 48), rng.gen_range(1..1u64 << 48))
     };
+    // A video call offers video toward SIP in `media.video_codecs` order, limited to what the
+    // browser offered; without a codec in common the call goes on with audio (issue 10).
+    let (video_line, mut no_video) = match (req.video, media.sip_video_port()) {
+        (false, _) => (None, None),
+        (true, None) => (None, Some(sdp::NoVideo::NotOffered)),
+        (true, Some(port)) => {
+            match sdp::sip_video_offer(&req.offer, &app.video_codec_order(), port) {
+                Ok(line) => (Some(line), None),
+                Err(why) => (None, Some(why)),
+            }
+        }
+    };
+    let video_offered: Vec<sdp::VideoCodec> = video_line
+        .as_ref()
+        .map(|l| l.video_codecs().into_iter().map(|(c, _)| c).collect())
+        .unwrap_or_default();
     let local = SipSdp {
         session_id,
         session_version,
         origin_user: "-".to_owned(),
         addr: app.config.media.ip,
         audio: Some(sdp::MediaLine::offer(media.sip_rtp_port(), &req.sip_codecs)),
-        video: None,
+        video: video_line,
     };
     let local_sdp = local.to_string();
     media.start_stun(&app).await;
@@ -98,7 +117,7 @@ pub(super) async fn run(
             Direction::Outbound,
             &req.user,
             &req.number,
-            "audio",
+            if req.video { "video" } else { "audio" },
         ),
         None => CallReport::disabled(),
     };
@@ -110,6 +129,7 @@ pub(super) async fn run(
         ringing_reported: false,
         connected_at: None,
         echo: None,
+        video_offered,
         handle,
         started: Instant::now(),
         deferred_answer: None,
@@ -153,6 +173,9 @@ pub(super) async fn run(
             sip_call_id: id_tx,
         })
     };
+    if let Some(why) = no_video.take() {
+        call.no_video(why);
+    }
     call.app.metrics.call_started(false);
     let end = if sent.is_err() {
         (Some(503), "sip_unavailable".to_owned())
@@ -195,6 +218,22 @@ pub(super) async fn run(
 impl Outbound {
     fn send(&self, m: ServerMessage) {
         let _ = self.to_session.send(CallEvent::ToClient(m));
+    }
+
+    /// Tells the client its video call goes on with audio only, and why.
+    fn no_video(&self, why: sdp::NoVideo) {
+        tracing::info!(call_id = %self.req.call_id, %why, "video call without video");
+        let message = match why {
+            sdp::NoVideo::NotOffered => "the offer has no video this gateway can relay (VP8, or H.264 packetization-mode 1 Constrained Baseline); the call goes on with audio only".to_owned(),
+            sdp::NoVideo::NoCommonCodec => "no video codec in common with the phone side (no transcoding of video); the call goes on with audio only".to_owned(),
+            sdp::NoVideo::Rejected => "the phone side declined video; the call goes on with audio only".to_owned(),
+            sdp::NoVideo::Unusable => "the phone side's video line is unusable; the call goes on with audio only".to_owned(),
+        };
+        self.send(ServerMessage::Warning {
+            call_id: self.req.call_id.clone(),
+            code: "no_video".to_owned(),
+            message,
+        });
     }
 
     fn state(&self, state: CallState, sip_code: Option<u16>) {
@@ -287,6 +326,7 @@ impl Outbound {
                         self.hangup();
                     }
                     Some(MediaEvent::StunSettled) => self.answer_deferred(media),
+                    Some(MediaEvent::PictureFastUpdate) => self.picture_fast_update(),
                     Some(other) => {
                         for r in self.in_call.on_media(&self.app, other) {
                             self.send(r);
@@ -295,6 +335,15 @@ impl Outbound {
                     None => {}
                 },
             }
+        }
+    }
+
+    /// Asks the SIP side for a keyframe with SIP INFO (RFC 5168).
+    fn picture_fast_update(&self) {
+        if self.echo.is_none() {
+            let _ = self.app.sip.send(SipCommand::PictureFastUpdate {
+                handle: self.handle,
+            });
         }
     }
 
@@ -348,10 +397,15 @@ impl Outbound {
         let plan = MediaPlan::from_sip_answer(
             &self.req.offer,
             &self.req.sip_codecs,
+            &self.video_offered,
             &sdp,
             self.app.config.limits.max_sdp_line,
         )?;
         let answer = media.build(&self.app, &self.req.offer_sdp, &plan)?;
+        if let Some(why) = plan.no_video {
+            self.no_video(why);
+            self.in_call.video_rejected();
+        }
         self.send(ServerMessage::Answer {
             reference: Some(self.req.reference.clone()),
             call_id: self.req.call_id.clone(),
@@ -446,6 +500,7 @@ impl Outbound {
                         if let Ok(plan) = MediaPlan::from_sip_answer(
                             &self.req.offer,
                             &self.req.sip_codecs,
+                            &self.video_offered,
                             &sdp,
                             self.app.config.limits.max_sdp_line,
                         ) {
@@ -459,7 +514,8 @@ impl Outbound {
             SessionEvent::Confirmed { .. } => {}
             ev @ (SessionEvent::RemoteSdp { .. }
             | SessionEvent::ReinviteFailed { .. }
-            | SessionEvent::InfoDtmf { .. }) => {
+            | SessionEvent::InfoDtmf { .. }
+            | SessionEvent::PictureFastUpdate) => {
                 for r in self.in_call.on_sip(media, &ev) {
                     self.send(r);
                 }

@@ -9,7 +9,7 @@ use gateway_sip::sdp::{self, BrowserOffer, SdpError};
 use rand::Rng;
 use tokio::sync::mpsc;
 
-use super::messages::{ClientMessage, ErrorCode, ServerMessage, parse_client_message};
+use super::messages::{CallType, ClientMessage, ErrorCode, ServerMessage, parse_client_message};
 use crate::app::App;
 use crate::call::{self, CallControl, CallEvent, CallRequest};
 use crate::hub::{self, Device};
@@ -316,8 +316,8 @@ impl Session {
                 reference,
                 to,
                 sdp,
-                call_type: _,
-            } => self.place_call(reference, to, sdp),
+                call_type,
+            } => self.place_call(reference, to, sdp, call_type == CallType::Video),
             ClientMessage::Ice {
                 call_id,
                 reference,
@@ -387,7 +387,13 @@ impl Session {
             .map(|why| error(reference, ErrorCode::BadSdp, &why))
     }
 
-    fn place_call(&mut self, reference: String, to: String, sdp: String) -> Option<ServerMessage> {
+    fn place_call(
+        &mut self,
+        reference: String,
+        to: String,
+        sdp: String,
+        video: bool,
+    ) -> Option<ServerMessage> {
         if self.app.is_draining() {
             return Some(error(
                 Some(reference),
@@ -449,6 +455,7 @@ impl Session {
             offer_sdp: sdp,
             offer,
             sip_codecs,
+            video,
         };
         tokio::spawn(call::run(self.app.clone(), req, self.tx.clone(), ctl_rx));
         None

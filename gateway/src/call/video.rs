@@ -1,0 +1,542 @@
+//! A call's video (issue 10): the SIP side's video sockets, forwarding both ways with SSRC,
+//! sequence number, timestamp and payload-type rewriting (no transcoding), keyframe requests
+//! relayed between the legs (PLI, FIR, SIP INFO `picture_fast_update`) or made by the gateway
+//! itself (video start, ICE restart), and the bitrate cap told to the browser (REMB).
+
+use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
+
+use bytes::Bytes;
+use gateway_media::rtp::{RtpFields, RtpHeader, write_header};
+use gateway_media::{PortLease, ReceiveStats, StreamRewriter, feedback};
+use gateway_sip::sdp::{Direction, RtcpFeedback, VideoLine, VideoPlan};
+use tokio::net::UdpSocket;
+use tokio::time::Instant;
+
+use crate::metrics::{KeyframeFrom, LegCounts};
+use crate::webrtc::WebrtcLeg;
+
+/// The shortest time between two keyframe requests toward one side: a burst of PLIs (a browser
+/// asks on every undecodable frame) must not become a burst of keyframes, which cost bandwidth
+/// and cause the very loss they repair.
+pub(crate) const KEYFRAME_MIN_INTERVAL: Duration = Duration::from_millis(300);
+/// When the gateway asks both sides for a keyframe after video starts (ICE connected) or an
+/// ICE restart: at once, and once more in case the first request or keyframe was lost.
+pub(crate) const KEYFRAME_START: [Duration; 2] = [Duration::ZERO, Duration::from_secs(1)];
+/// How often the browser is told the bitrate cap (REMB).
+const REMB_INTERVAL: Duration = Duration::from_secs(1);
+/// The SDES CNAME of the gateway's video RTCP toward the SIP side (RFC 4585 §3.1 wants one
+/// in every compound feedback packet).
+const CNAME: &[u8] = b"webrtc-gateway";
+/// A video frame at 30 frames/s in the 90 kHz RTP clock: the timestamp step on a source change.
+const FRAME_TICKS: u32 = 3000;
+
+/// The SIP side's video RTP/RTCP sockets of a call; the lease returns the ports at the end.
+pub(crate) struct VideoSockets {
+    pub(crate) rtp: UdpSocket,
+    pub(crate) rtcp: UdpSocket,
+    pub(crate) buf_rtp: Vec<u8>,
+    pub(crate) buf_rtcp: Vec<u8>,
+    pub(crate) _lease: PortLease,
+}
+
+impl VideoSockets {
+    /// The SIP-side video RTP port (for our SDP).
+    pub(crate) fn rtp_port(&self) -> u16 {
+        self.rtp.local_addr().map(|a| a.port()).unwrap_or(0)
+    }
+}
+
+/// Receives on a video socket into its buffer, or waits forever when the call has none.
+pub(crate) async fn recv(
+    io: Option<(&UdpSocket, &mut Vec<u8>)>,
+) -> std::io::Result<(usize, SocketAddr)> {
+    match io {
+        Some((sock, buf)) => sock.recv_from(buf).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Keyframe requests toward one side: wanted, and when the last one went out.
+#[derive(Debug, Default, Clone, Copy)]
+struct Toward {
+    wanted: bool,
+    last: Option<Instant>,
+}
+
+impl Toward {
+    fn due(&self, now: Instant) -> bool {
+        self.wanted && self.last.is_none_or(|l| now >= l + KEYFRAME_MIN_INTERVAL)
+    }
+
+    fn deadline(&self) -> Option<Instant> {
+        if !self.wanted {
+            return None;
+        }
+        Some(
+            self.last
+                .map_or(Instant::now(), |l| l + KEYFRAME_MIN_INTERVAL),
+        )
+    }
+}
+
+/// When keyframe requests go out, toward each side (sans-I/O: it is given the time).
+#[derive(Debug, Default)]
+pub(crate) struct KeyframePacer {
+    to_sip: Toward,
+    to_browser: Toward,
+    /// The gateway's own requests still to come (both sides), earliest first.
+    scheduled: Vec<Instant>,
+}
+
+/// What is due now.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct KeyframesDue {
+    /// Ask the SIP side for a keyframe.
+    pub(crate) to_sip: bool,
+    /// Ask the browser for a keyframe.
+    pub(crate) to_browser: bool,
+    /// How many of the gateway's own scheduled requests came due.
+    pub(crate) own: u32,
+}
+
+impl KeyframePacer {
+    /// Video (re)starts: the gateway asks both sides at [`KEYFRAME_START`] from `now`.
+    pub(crate) fn start(&mut self, now: Instant) {
+        self.scheduled = KEYFRAME_START.iter().map(|d| now + *d).collect();
+    }
+
+    /// The browser asked for a keyframe of the video it receives: the SIP side is asked.
+    pub(crate) fn browser_asked(&mut self) {
+        self.to_sip.wanted = true;
+    }
+
+    /// The SIP side asked for a keyframe: the browser is asked.
+    pub(crate) fn sip_asked(&mut self) {
+        self.to_browser.wanted = true;
+    }
+
+    /// The requests due at `now`; each one reported is taken as sent.
+    pub(crate) fn poll(&mut self, now: Instant) -> KeyframesDue {
+        let before = self.scheduled.len();
+        self.scheduled.retain(|t| *t > now);
+        let own = (before - self.scheduled.len()) as u32;
+        if own > 0 {
+            self.to_sip.wanted = true;
+            self.to_browser.wanted = true;
+        }
+        let mut due = KeyframesDue {
+            own,
+            ..KeyframesDue::default()
+        };
+        for (side, flag) in [
+            (&mut self.to_sip, &mut due.to_sip),
+            (&mut self.to_browser, &mut due.to_browser),
+        ] {
+            if side.due(now) {
+                *side = Toward {
+                    wanted: false,
+                    last: Some(now),
+                };
+                *flag = true;
+            }
+        }
+        due
+    }
+
+    /// A request toward the browser could not go out yet (its video SSRC is unknown): retry.
+    pub(crate) fn browser_retry(&mut self) {
+        self.to_browser = Toward {
+            wanted: true,
+            last: None,
+        };
+    }
+
+    /// The next time something may come due.
+    pub(crate) fn next_deadline(&self) -> Option<Instant> {
+        [
+            self.scheduled.first().copied(),
+            self.to_sip.deadline(),
+            self.to_browser.deadline(),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+    }
+}
+
+/// One call's video stream across the gateway.
+pub(crate) struct VideoPath {
+    plan: VideoPlan,
+    sip_remote: SocketAddr,
+    sip_rtcp_remote: SocketAddr,
+    /// The SIP-side video source latched onto (symmetric RTP, RFC 4961).
+    latched: Option<SocketAddr>,
+    to_sip: StreamRewriter,
+    to_browser: StreamRewriter,
+    /// The SIP side's video SSRC, once seen: PLI and FIR name it.
+    sip_peer_ssrc: Option<u32>,
+    fir_seq: u8,
+    pub(crate) pacer: KeyframePacer,
+    remb_due: Option<Instant>,
+    max_bps: u64,
+    browser_rx: ReceiveStats,
+    sip_rx: ReceiveStats,
+    /// Packets since the last flush into the metrics: (webrtc, sip).
+    pub(crate) counts: (LegCounts, LegCounts),
+    epoch: Instant,
+    /// The SIP side removed video (re-INVITE with port 0): nothing flows either way.
+    removed: bool,
+}
+
+/// What the video path needs from the call to forward SIP-side packets.
+pub(crate) struct SipSource<'a> {
+    /// Asterisk's signalling address.
+    pub(crate) proxy_ip: std::net::IpAddr,
+    /// `sip.trunk_sources`.
+    pub(crate) trusted: &'a [gateway_config::IpRange],
+}
+
+impl VideoPath {
+    /// The video path of `plan`, sending to the SIP side with `sip_ssrc`, and toward the
+    /// browser with the leg's video SSRC `browser_ssrc`.
+    pub(crate) fn new(plan: VideoPlan, sip_ssrc: u32, browser_ssrc: u32, max_kbps: u32) -> Self {
+        let mut rng = rand::thread_rng();
+        use rand::Rng;
+        let now = Instant::now();
+        Self {
+            sip_remote: plan.remote_addr,
+            sip_rtcp_remote: plan.remote_rtcp,
+            plan,
+            latched: None,
+            to_sip: StreamRewriter::new(sip_ssrc, rng.r#gen(), rng.r#gen())
+                .with_default_gap(FRAME_TICKS),
+            to_browser: StreamRewriter::new(browser_ssrc, rng.r#gen(), rng.r#gen())
+                .with_default_gap(FRAME_TICKS),
+            sip_peer_ssrc: None,
+            fir_seq: 0,
+            pacer: KeyframePacer::default(),
+            remb_due: None,
+            max_bps: u64::from(max_kbps) * 1000,
+            browser_rx: ReceiveStats::new(),
+            sip_rx: ReceiveStats::new(),
+            counts: (LegCounts::default(), LegCounts::default()),
+            epoch: now,
+            removed: false,
+        }
+    }
+
+    /// The codec relayed.
+    pub(crate) fn plan(&self) -> &VideoPlan {
+        &self.plan
+    }
+
+    /// Video starts flowing (ICE connected) or the browser's path changed (ICE restart): the
+    /// gateway asks both sides for a keyframe, and tells the browser the bitrate cap.
+    pub(crate) fn start(&mut self, now: Instant) {
+        self.pacer.start(now);
+        self.remb_due = Some(now);
+    }
+
+    /// Follows the SIP side's video line after a re-INVITE or UPDATE (RFC 3264 §8.4): none, or
+    /// port 0, or without our codec = video removed; back again = video resumes, from a
+    /// keyframe. `session_addr` is the SDP's address ([`gateway_sip::sdp::SipSdp::addr`]).
+    pub(crate) fn follow(&mut self, line: Option<&VideoLine>, session_addr: IpAddr, now: Instant) {
+        let codec = self.plan.codec;
+        let usable = line.filter(|l| l.is_active()).and_then(|l| {
+            let f = l.formats.iter().find(|f| f.video_codec() == Some(codec))?;
+            let addr = l.addr.unwrap_or(session_addr);
+            let rtcp = l.rtcp_port.or_else(|| l.port.checked_add(1))?;
+            Some((
+                l,
+                f,
+                SocketAddr::new(addr, l.port),
+                SocketAddr::new(addr, rtcp),
+            ))
+        });
+        let Some((l, f, rtp, rtcp)) = usable else {
+            self.removed = true;
+            return;
+        };
+        let was_removed = std::mem::take(&mut self.removed);
+        if rtp != self.sip_remote && Some(rtp) != self.latched {
+            self.sip_remote = rtp;
+            self.sip_rtcp_remote = rtcp;
+            self.latched = None;
+        }
+        self.plan.sip_pt = f.pt;
+        self.plan.sip_feedback = f.feedback();
+        self.plan.direction = if rtp.ip().is_unspecified() {
+            Direction::Inactive
+        } else {
+            l.direction
+        };
+        if was_removed {
+            self.pacer.start(now);
+        }
+    }
+
+    /// Whether video flows (the SIP side did not remove it).
+    pub(crate) fn is_active(&self) -> bool {
+        !self.removed
+    }
+
+    fn sip_receives(&self) -> bool {
+        !self.removed
+            && matches!(
+                self.plan.direction,
+                Direction::SendRecv | Direction::RecvOnly
+            )
+    }
+
+    /// A video packet from the browser: written into `out` for the SIP side; returns its
+    /// length and destination, or `None` when it does not go out.
+    pub(crate) fn browser_to_sip(
+        &mut self,
+        pkt: &rtc::rtp::Packet,
+        out: &mut [u8],
+    ) -> Option<(usize, SocketAddr)> {
+        self.counts.0.packets_in += 1;
+        self.counts.0.bytes_in += pkt.payload.len() as u64;
+        let arrival = self.clock_now();
+        self.browser_rx.on_packet(
+            pkt.header.sequence_number,
+            pkt.header.timestamp,
+            arrival,
+            pkt.payload.len(),
+        );
+        if !self.sip_receives() {
+            return None;
+        }
+        let mut f = self.to_sip.rewrite(RtpFields {
+            pt: pkt.header.payload_type,
+            marker: pkt.header.marker,
+            seq: pkt.header.sequence_number,
+            ts: pkt.header.timestamp,
+            ssrc: pkt.header.ssrc,
+        });
+        f.pt = self.plan.sip_pt;
+        let n = write_header(out, &f).ok()?;
+        let end = n + pkt.payload.len();
+        out.get_mut(n..end)?.copy_from_slice(&pkt.payload);
+        self.counts.1.packets_out += 1;
+        self.counts.1.bytes_out += end as u64;
+        Some((end, self.sip_remote))
+    }
+
+    /// A datagram on the SIP side's video RTP socket: forwarded to the browser when it comes
+    /// from the latched source (the SDP's address or Asterisk's, first packet) with our payload
+    /// type.
+    pub(crate) fn sip_to_browser(
+        &mut self,
+        from: SocketAddr,
+        data: &[u8],
+        source: &SipSource<'_>,
+        leg: &mut WebrtcLeg,
+    ) {
+        if self.removed || !self.latch(from, source) {
+            return;
+        }
+        let Ok(h) = RtpHeader::parse(data) else {
+            return;
+        };
+        if h.pt != self.plan.sip_pt {
+            return;
+        }
+        let payload = h.payload(data);
+        self.counts.1.packets_in += 1;
+        self.counts.1.bytes_in += data.len() as u64;
+        let arrival = self.clock_now();
+        self.sip_rx
+            .on_packet(h.seq, h.timestamp, arrival, payload.len());
+        self.sip_peer_ssrc = Some(h.ssrc);
+        if !matches!(
+            self.plan.direction,
+            Direction::SendRecv | Direction::SendOnly
+        ) {
+            return;
+        }
+        let f = self.to_browser.rewrite(h.fields());
+        self.counts.0.packets_out += 1;
+        self.counts.0.bytes_out += payload.len() as u64;
+        leg.send_video_rtp(
+            Instant::now().into_std(),
+            f.seq,
+            f.ts,
+            f.marker,
+            Bytes::copy_from_slice(payload),
+        );
+    }
+
+    /// Symmetric RTP: whether `from` is (or becomes) the SIP side's video source.
+    fn latch(&mut self, from: SocketAddr, source: &SipSource<'_>) -> bool {
+        match self.latched {
+            Some(l) => l == from,
+            None => {
+                let trusted = from.ip() == self.sip_remote.ip()
+                    || from.ip() == source.proxy_ip
+                    || source.trusted.iter().any(|r| r.contains(from.ip()));
+                if !trusted {
+                    return false;
+                }
+                if from != self.sip_remote {
+                    self.sip_rtcp_remote = SocketAddr::new(from.ip(), self.sip_rtcp_remote.port());
+                    self.sip_remote = from;
+                }
+                self.latched = Some(from);
+                true
+            }
+        }
+    }
+
+    /// RTCP from the SIP side's video: a PLI or FIR asks the browser for a keyframe.
+    pub(crate) fn on_sip_rtcp(&mut self, data: &[u8]) -> bool {
+        if !self.removed && feedback::keyframe_requested(data) {
+            self.pacer.sip_asked();
+            return true;
+        }
+        false
+    }
+
+    /// Writes the keyframe request toward the SIP side (an empty RR then FIR, or PLI when the SIP
+    /// side listed `nack pli`; RFC 4585 §3.1, RFC 5104 §4.3.1) into `out`; returns its length
+    /// and destination.
+    pub(crate) fn sip_keyframe_request(&mut self, out: &mut [u8]) -> Option<(usize, SocketAddr)> {
+        if self.removed {
+            return None;
+        }
+        let ours = self.to_sip.out_ssrc();
+        let media = self.sip_peer_ssrc.unwrap_or(0);
+        let n = match self.plan.sip_keyframe_request() {
+            RtcpFeedback::NackPli => {
+                feedback::write_rr_with(out, ours, CNAME, |b| feedback::write_pli(b, ours, media))
+            }
+            _ => {
+                self.fir_seq = self.fir_seq.wrapping_add(1);
+                let seq = self.fir_seq;
+                feedback::write_rr_with(out, ours, CNAME, |b| {
+                    feedback::write_fir(b, ours, media, seq)
+                })
+            }
+        }
+        .ok()?;
+        Some((n, self.sip_rtcp_remote))
+    }
+
+    /// Whether a keyframe request toward the SIP side also goes as SIP INFO
+    /// `picture_fast_update` (RFC 5168): when its SDP listed no RTCP keyframe feedback, it may
+    /// know only that.
+    pub(crate) fn sip_wants_info(&self) -> bool {
+        !self
+            .plan
+            .sip_feedback
+            .iter()
+            .any(|f| matches!(f, RtcpFeedback::CcmFir | RtcpFeedback::NackPli))
+    }
+
+    /// Sends the REMB due at `now` to the browser.
+    pub(crate) fn remb(&mut self, now: Instant, leg: &mut WebrtcLeg) {
+        if let Some(due) = self.remb_due
+            && now >= due
+        {
+            leg.send_remb(now.into_std(), self.max_bps);
+            self.remb_due = Some(now + REMB_INTERVAL);
+        }
+    }
+
+    /// The next deadline of the video path.
+    pub(crate) fn next_deadline(&self) -> Option<Instant> {
+        [self.pacer.next_deadline(), self.remb_due]
+            .into_iter()
+            .flatten()
+            .min()
+    }
+
+    /// Video statistics per leg for `ended` and the Odoo report.
+    pub(crate) fn stats(&self) -> serde_json::Value {
+        let leg = |rx: &ReceiveStats| {
+            let lost = rx.lost().max(0);
+            let expected = i64::from(rx.expected()).max(1);
+            serde_json::json!({
+                "packets_received": rx.packets(),
+                "packets_lost": lost,
+                "loss_pct": ((lost as f64 / expected as f64) * 10_000.0).round() / 100.0,
+                "bytes_received": rx.bytes(),
+            })
+        };
+        serde_json::json!({
+            "codec": self.plan.codec.encoding_name(),
+            "webrtc": leg(&self.browser_rx),
+            "sip": leg(&self.sip_rx),
+        })
+    }
+
+    /// Packets lost on both legs so far.
+    pub(crate) fn lost(&self) -> u64 {
+        (self.browser_rx.lost().max(0) + self.sip_rx.lost().max(0)) as u64
+    }
+
+    /// The 90 kHz arrival clock for jitter.
+    fn clock_now(&self) -> u32 {
+        (Instant::now().duration_since(self.epoch).as_secs_f64() * 90_000.0) as u64 as u32
+    }
+}
+
+/// Counts the gateway's keyframe requests in the metrics.
+pub(crate) fn count_keyframes(metrics: &crate::metrics::Metrics, from: KeyframeFrom, n: u32) {
+    for _ in 0..n {
+        metrics.keyframe_request(from);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The gateway asks at start and 1 s later; a burst of requests is paced.
+    #[tokio::test(start_paused = true)]
+    async fn pacer_start_and_bursts() {
+        let mut p = KeyframePacer::default();
+        let t0 = Instant::now();
+        assert_eq!(p.poll(t0), KeyframesDue::default());
+        assert_eq!(p.next_deadline(), None);
+        p.start(t0);
+        let due = p.poll(t0);
+        assert!(due.to_sip && due.to_browser);
+        assert_eq!(due.own, 1);
+        assert_eq!(p.next_deadline(), Some(t0 + Duration::from_secs(1)));
+        // A browser PLI 100 ms later waits for the 300 ms spacing.
+        p.browser_asked();
+        let t1 = t0 + Duration::from_millis(100);
+        assert_eq!(p.poll(t1), KeyframesDue::default());
+        assert_eq!(p.next_deadline(), Some(t0 + KEYFRAME_MIN_INTERVAL));
+        let due = p.poll(t0 + KEYFRAME_MIN_INTERVAL);
+        assert!(due.to_sip && !due.to_browser);
+        // Many requests in one window make one request.
+        for _ in 0..10 {
+            p.sip_asked();
+        }
+        let due = p.poll(t0 + Duration::from_millis(400));
+        assert!(due.to_browser && !due.to_sip);
+        assert_eq!(
+            p.poll(t0 + Duration::from_millis(500)),
+            KeyframesDue::default()
+        );
+        // The second scheduled request.
+        let due = p.poll(t0 + Duration::from_secs(1));
+        assert!(due.to_sip && due.to_browser);
+        assert_eq!(due.own, 1);
+        assert_eq!(p.next_deadline(), None);
+    }
+
+    /// A request toward a browser whose SSRC is unknown is retried at the next poll.
+    #[tokio::test(start_paused = true)]
+    async fn pacer_retry() {
+        let mut p = KeyframePacer::default();
+        let t0 = Instant::now();
+        p.sip_asked();
+        assert!(p.poll(t0).to_browser);
+        p.browser_retry();
+        assert!(p.poll(t0 + Duration::from_millis(20)).to_browser);
+    }
+}

@@ -15,6 +15,9 @@ window.__gw = (() => {
     callId: null,
     ref: null,
     sender: null,
+    // Video calls: the <video> elements showing the camera ('local') and the received video
+    // ('remote'), see showVideo.
+    videos: {},
   };
   const now = () => performance.now();
   const note = (text) => gw.log.push({ at: now(), text: String(text) });
@@ -52,9 +55,26 @@ window.__gw = (() => {
       'ICE gathering'
     );
 
+  // Shows `stream` in a muted, autoplaying <video> kept as gw.videos[name]: Chromium decodes
+  // received video only for a sink, and videoFrame reads the frames back from the element.
+  const showVideo = (name, stream) => {
+    const video = document.createElement('video');
+    video.autoplay = true;
+    video.muted = true;
+    video.playsInline = true;
+    video.srcObject = stream;
+    document.body.appendChild(video);
+    gw.videos[name] = video;
+    video.play().catch((e) => note(`video.play (${name}): ${e}`));
+  };
+
   const playRemote = (pc) => {
     // Chromium decodes (and reports totalAudioEnergy for) received audio only while it is played.
     pc.addEventListener('track', (event) => {
+      if (event.track.kind === 'video') {
+        showVideo('remote', new MediaStream([event.track]));
+        return;
+      }
       const audio = document.createElement('audio');
       audio.autoplay = true;
       audio.srcObject = event.streams[0] || new MediaStream([event.track]);
@@ -63,15 +83,18 @@ window.__gw = (() => {
     });
   };
 
-  const openMic = () =>
+  // The fake microphone, plus the fake camera (a moving test pattern under
+  // --use-fake-device-for-media-stream) when `video`.
+  const openMic = (video) =>
     navigator.mediaDevices.getUserMedia({
       audio: { echoCancellation: false, noiseSuppression: false, autoGainControl: false },
-      video: false,
+      video: !!video,
     });
 
-  // Restricts the transceiver's codecs to `mimeTypes` (e.g. ['audio/opus']), in that order.
-  const preferCodecs = (transceiver, mimeTypes) => {
-    const all = RTCRtpReceiver.getCapabilities('audio').codecs;
+  // Restricts the transceiver's codecs to `mimeTypes` (e.g. ['audio/opus'], or ['video/H264']
+  // with kind 'video'), in that order.
+  const preferCodecs = (transceiver, mimeTypes, kind = 'audio') => {
+    const all = RTCRtpReceiver.getCapabilities(kind).codecs;
     const chosen = [];
     for (const mime of mimeTypes) {
       for (const codec of all) {
@@ -130,10 +153,12 @@ window.__gw = (() => {
     await gw.pc.addIceCandidate(candidate);
   };
 
-  // Places a call. opts: {wsUrl, to, ref, callType, trickle, codecs}. Resolves once `call` is sent.
+  // Places a call. opts: {wsUrl, to, ref, callType, trickle, codecs, video, videoCodecs}; with
+  // `video` the camera is sent too (a second transceiver, after the audio one) and shown as
+  // gw.videos.local. Resolves once `call` is sent.
   gw.start = async (opts) => {
     const hello = await gw.connect(opts.wsUrl);
-    const stream = await openMic();
+    const stream = await openMic(opts.video);
     // opts.iceTransportPolicy: 'relay' forces every path through the TURN server of hello.
     const pc = new RTCPeerConnection({ iceServers: hello.ice_servers || [], iceTransportPolicy: opts.iceTransportPolicy || 'all' });
     gw.pc = pc;
@@ -142,6 +167,12 @@ window.__gw = (() => {
     const track = stream.getAudioTracks()[0];
     const transceiver = pc.addTransceiver(track, { direction: 'sendrecv', streams: [stream] });
     if (opts.codecs && opts.codecs.length > 0) preferCodecs(transceiver, opts.codecs);
+    if (opts.video) {
+      const camera = stream.getVideoTracks()[0];
+      const video = pc.addTransceiver(camera, { direction: 'sendrecv', streams: [stream] });
+      if (opts.videoCodecs && opts.videoCodecs.length > 0) preferCodecs(video, opts.videoCodecs, 'video');
+      showVideo('local', new MediaStream([camera]));
+    }
     pc.addEventListener('icecandidate', (event) => {
       if (!opts.trickle) return;
       if (event.candidate && !isLoopbackCandidate(event.candidate.candidate)) return;
@@ -173,13 +204,13 @@ window.__gw = (() => {
     return msg;
   };
 
-  const rtpStats = async (pc, type) => {
+  const rtpStats = async (pc, type, kind = 'audio') => {
     if (!pc) return null;
     const report = await pc.getStats();
     let rtp = null;
     const codecs = {};
     report.forEach((stat) => {
-      if (stat.type === type && stat.kind === 'audio') rtp = stat;
+      if (stat.type === type && stat.kind === kind) rtp = stat;
       if (stat.type === 'codec') codecs[stat.id] = stat;
     });
     if (!rtp) return null;
@@ -204,6 +235,60 @@ window.__gw = (() => {
     const s = await rtpStats(pc || gw.sender || gw.pc, 'outbound-rtp');
     if (!s) return { packetsSent: 0, bytesSent: 0, mimeType: null };
     return { packetsSent: s.rtp.packetsSent || 0, bytesSent: s.rtp.bytesSent || 0, mimeType: s.mimeType };
+  };
+
+  // The received video's inbound-rtp figures (zeros before any): {packetsReceived, packetsLost,
+  // framesReceived, framesDecoded, keyFramesDecoded, frameWidth, frameHeight, pliCount, firCount,
+  // nackCount (the last three: feedback this receiver sent), mimeType}.
+  gw.inboundVideo = async (pc) => {
+    const s = await rtpStats(pc || gw.pc, 'inbound-rtp', 'video');
+    const r = s ? s.rtp : {};
+    const fields = ['packetsReceived', 'packetsLost', 'framesReceived', 'framesDecoded', 'keyFramesDecoded',
+      'frameWidth', 'frameHeight', 'pliCount', 'firCount', 'nackCount'];
+    const out = { mimeType: s ? s.mimeType : null };
+    for (const f of fields) out[f] = r[f] || 0;
+    return out;
+  };
+
+  // The sent video's outbound-rtp figures: {packetsSent, framesEncoded, keyFramesEncoded,
+  // frameWidth, frameHeight, pliCount, firCount, nackCount (feedback this sender received),
+  // mimeType}.
+  gw.outboundVideo = async (pc) => {
+    const s = await rtpStats(pc || gw.sender || gw.pc, 'outbound-rtp', 'video');
+    const r = s ? s.rtp : {};
+    const fields = ['packetsSent', 'framesEncoded', 'keyFramesEncoded', 'frameWidth', 'frameHeight', 'pliCount',
+      'firCount', 'nackCount'];
+    const out = { mimeType: s ? s.mimeType : null };
+    for (const f of fields) out[f] = r[f] || 0;
+    return out;
+  };
+
+  // Draws the current frame of gw.videos[name] ('local' or 'remote') on a canvas and measures
+  // it: {ready, width, height, meanLuma (0-255, BT.601 weights), nonBlackShare (share of pixels
+  // with luma above 24)}. ready is false until the element has a frame. A black frame measures
+  // about 0 for both; Chromium's fake camera (a green-grey pattern) far more.
+  gw.videoFrame = (name) => {
+    const video = gw.videos[name];
+    if (!video || video.readyState < 2 || video.videoWidth === 0) {
+      return { ready: false, width: 0, height: 0, meanLuma: 0, nonBlackShare: 0 };
+    }
+    const width = video.videoWidth;
+    const height = video.videoHeight;
+    const canvas = document.createElement('canvas');
+    canvas.width = width;
+    canvas.height = height;
+    const ctx = canvas.getContext('2d', { willReadFrequently: true });
+    ctx.drawImage(video, 0, 0, width, height);
+    const data = ctx.getImageData(0, 0, width, height).data;
+    let sum = 0;
+    let lit = 0;
+    for (let i = 0; i < data.length; i += 4) {
+      const luma = 0.299 * data[i] + 0.587 * data[i + 1] + 0.114 * data[i + 2];
+      sum += luma;
+      if (luma > 24) lit += 1;
+    }
+    const pixels = data.length / 4;
+    return { ready: true, width, height, meanLuma: sum / pixels, nonBlackShare: lit / pixels };
   };
 
   // The audio statistics that only RTCP from the remote side produces: remote-inbound-rtp (from
@@ -294,6 +379,38 @@ window.__gw = (() => {
     await sender.setRemoteDescription(receiver.localDescription);
     return { offer: sender.localDescription.sdp };
   };
+
+  // Harness self-test of video: like loopback, with the fake camera too (sendonly, restricted to
+  // `videoCodecs` when given). Shows gw.videos.local and, once received, gw.videos.remote.
+  gw.videoLoopback = async (videoCodecs) => {
+    const stream = await openMic(true);
+    const sender = new RTCPeerConnection({ iceServers: [] });
+    const receiver = new RTCPeerConnection({ iceServers: [] });
+    gw.sender = sender;
+    gw.pc = receiver;
+    playRemote(receiver);
+    const trickle = (from, to) =>
+      from.addEventListener('icecandidate', (event) => {
+        if (event.candidate && isLoopbackCandidate(event.candidate.candidate)) {
+          to.addIceCandidate(event.candidate).catch((e) => note(`addIceCandidate: ${e}`));
+        }
+      });
+    trickle(sender, receiver);
+    trickle(receiver, sender);
+    sender.addTransceiver(stream.getAudioTracks()[0], { direction: 'sendonly', streams: [stream] });
+    const camera = stream.getVideoTracks()[0];
+    const video = sender.addTransceiver(camera, { direction: 'sendonly', streams: [stream] });
+    if (videoCodecs && videoCodecs.length > 0) preferCodecs(video, videoCodecs, 'video');
+    showVideo('local', new MediaStream([camera]));
+    await sender.setLocalDescription(await sender.createOffer());
+    await receiver.setRemoteDescription(sender.localDescription);
+    await receiver.setLocalDescription(await receiver.createAnswer());
+    await sender.setRemoteDescription(receiver.localDescription);
+    return { offer: sender.localDescription.sdp };
+  };
+
+  // The video codecs this Chromium can receive (RTCRtpReceiver.getCapabilities('video')).
+  gw.videoCapabilities = () => RTCRtpReceiver.getCapabilities('video').codecs;
 
   // ---- Devices: further signaling sessions of this page, each with its own WebSocket and, once
   // it accepts an inbound call, its own RTCPeerConnection. The gateway sees each as one device of

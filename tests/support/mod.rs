@@ -22,6 +22,7 @@ pub(crate) mod sipp_log;
 pub(crate) mod stub_http;
 pub(crate) mod tls;
 pub(crate) mod tone;
+pub(crate) mod video;
 pub(crate) mod ws;
 
 use std::path::{Path, PathBuf};

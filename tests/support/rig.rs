@@ -19,6 +19,10 @@ pub(crate) struct CallOptions {
     pub(crate) trickle: bool,
     /// Codec preferences as mime types (e.g. `audio/opus`); empty = Chromium's default offer.
     pub(crate) codecs: Vec<&'static str>,
+    /// A video call (issue 10): the fake camera is sent too and `call_type` is `video`.
+    pub(crate) video: bool,
+    /// Video codec preferences as mime types (e.g. `video/H264`); empty = Chromium's default.
+    pub(crate) video_codecs: Vec<&'static str>,
 }
 
 impl Default for CallOptions {
@@ -27,6 +31,8 @@ impl Default for CallOptions {
             to: "600",
             trickle: true,
             codecs: Vec::new(),
+            video: false,
+            video_codecs: Vec::new(),
         }
     }
 }
@@ -101,9 +107,11 @@ impl CallRig {
             "wsUrl": self.gateway.ws_url(Some(ALICE_TOKEN)),
             "to": options.to,
             "ref": "c1",
-            "callType": "audio",
+            "callType": if options.video { "video" } else { "audio" },
             "trickle": options.trickle,
             "codecs": options.codecs,
+            "video": options.video,
+            "videoCodecs": options.video_codecs,
         });
         let started = self
             .browser

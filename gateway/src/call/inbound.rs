@@ -259,8 +259,9 @@ impl Inbound {
         };
         let end = task.run_loop(&mut media, &mut sip_rx, &mut control).await;
         let stats = media.quality();
+        let video_codec = media.video_codec();
         media.close();
-        task.finish(end, stats).await;
+        task.finish(end, stats, video_codec).await;
     }
 
     fn to_device(&self, d: &Device, m: ServerMessage) {
@@ -603,7 +604,12 @@ impl Inbound {
         }
     }
 
-    async fn finish(mut self, end: End, stats: serde_json::Value) {
+    async fn finish(
+        mut self,
+        end: End,
+        stats: serde_json::Value,
+        video_codec: Option<&'static str>,
+    ) {
         self.app.hub.remove_call(&self.call_id);
         let (code, reason) = end;
         tracing::info!(call_id = %self.call_id, sip_code = ?code, %reason, "inbound call ended");
@@ -619,6 +625,9 @@ impl Inbound {
             (t.elapsed().as_secs_f64() * 1000.0).round() / 1000.0
         });
         fields.insert("duration".into(), duration.into());
+        if let Some(c) = video_codec {
+            fields.insert("video_codec".into(), c.into());
+        }
         if !stats.is_null() {
             fields.insert("stats".into(), stats.clone());
         }

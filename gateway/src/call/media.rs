@@ -491,6 +491,14 @@ impl MediaSession {
         }
     }
 
+    /// The video codec relayed (`VP8`, `H264`), if the call has video.
+    pub(crate) fn video_codec(&self) -> Option<&'static str> {
+        self.media
+            .as_ref()
+            .and_then(|m| m.video.as_ref())
+            .map(|v| v.plan().codec.encoding_name())
+    }
+
     /// Follows the SIP side's video after a re-INVITE or UPDATE.
     pub(crate) fn follow_video(&mut self, remote: &SipSdp) {
         if let Some(v) = self.media.as_mut().and_then(|m| m.video.as_mut()) {
@@ -576,7 +584,9 @@ impl MediaSession {
             "sip": leg(self.rtcp.quality(impairment(sip))),
         });
         if let Some(v) = self.media.as_ref().and_then(|m| m.video.as_ref()) {
-            q["video"] = v.stats();
+            let (webrtc, sip) = v.stats();
+            q["video_webrtc"] = webrtc;
+            q["video_sip"] = sip;
         }
         q
     }

@@ -184,6 +184,7 @@ pub(super) async fn run(
         call.run_loop(&mut media, &mut sip_rx, &mut control).await
     };
     let stats = media.quality();
+    let video_codec = media.video_codec();
     media.close();
     let (code, reason) = end;
     tracing::info!(call_id = %call.req.call_id, sip_code = ?code, %reason, %stats, "call ended");
@@ -196,6 +197,9 @@ pub(super) async fn run(
         (t.elapsed().as_secs_f64() * 1000.0).round() / 1000.0
     });
     fields.insert("duration".into(), duration.into());
+    if let Some(c) = video_codec {
+        fields.insert("video_codec".into(), c.into());
+    }
     if !stats.is_null() {
         fields.insert("stats".into(), stats.clone());
     }

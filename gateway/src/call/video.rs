@@ -452,23 +452,23 @@ impl VideoPath {
             .min()
     }
 
-    /// Video statistics per leg for `ended` and the Odoo report.
-    pub(crate) fn stats(&self) -> serde_json::Value {
+    /// Video statistics per leg for `ended` and the Odoo report: `(video_webrtc, video_sip)`,
+    /// what the gateway received from each side (loss as a fraction like the audio legs').
+    pub(crate) fn stats(&self) -> (serde_json::Value, serde_json::Value) {
         let leg = |rx: &ReceiveStats| {
             let lost = rx.lost().max(0);
             let expected = i64::from(rx.expected()).max(1);
+            let loss = (lost as f64 / expected as f64).min(1.0);
             serde_json::json!({
                 "packets_received": rx.packets(),
                 "packets_lost": lost,
-                "loss_pct": ((lost as f64 / expected as f64) * 10_000.0).round() / 100.0,
+                "loss": (loss * 10_000.0).round() / 10_000.0,
+                "loss_pct": (loss * 10_000.0).round() / 100.0,
+                "jitter_ms": (f64::from(rx.jitter()) / 90.0 * 100.0).round() / 100.0,
                 "bytes_received": rx.bytes(),
             })
         };
-        serde_json::json!({
-            "codec": self.plan.codec.encoding_name(),
-            "webrtc": leg(&self.browser_rx),
-            "sip": leg(&self.sip_rx),
-        })
+        (leg(&self.browser_rx), leg(&self.sip_rx))
     }
 
     /// Packets lost on both legs so far.

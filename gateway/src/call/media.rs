@@ -652,9 +652,12 @@ impl MediaSession {
         if let Some(due) = self.media.as_ref().and_then(|m| m.bridge.next_dtmf_due()) {
             deadline = deadline.min(self.epoch + Duration::from_millis(due));
         }
+        // Keyframe requests and REMB wait for ICE: before that nothing can go out, and a due
+        // request would wake the task at once, again and again.
         if let Some(due) = self
             .media
             .as_ref()
+            .filter(|m| m.leg.is_connected())
             .and_then(|m| m.video.as_ref())
             .and_then(VideoPath::next_deadline)
         {
@@ -892,7 +895,7 @@ impl MediaSession {
         let due = v.pacer.poll(now);
         video::count_keyframes(&self.app.metrics, KeyframeFrom::Gateway, due.own);
         if due.to_browser && !m.leg.request_keyframe(now.into_std()) {
-            v.pacer.browser_retry();
+            v.pacer.browser_retry(now);
         }
         if due.to_sip {
             if let Some((n, dest)) = v.sip_keyframe_request(&mut self.out) {

@@ -23,6 +23,8 @@ pub(crate) const KEYFRAME_MIN_INTERVAL: Duration = Duration::from_millis(300);
 /// When the gateway asks both sides for a keyframe after video starts (ICE connected) or an
 /// ICE restart: at once, and once more in case the first request or keyframe was lost.
 pub(crate) const KEYFRAME_START: [Duration; 2] = [Duration::ZERO, Duration::from_secs(1)];
+/// How soon a keyframe request that could not go out is tried again.
+pub(crate) const KEYFRAME_RETRY: Duration = Duration::from_millis(50);
 /// How often the browser is told the bitrate cap (REMB).
 const REMB_INTERVAL: Duration = Duration::from_secs(1);
 /// The SDES CNAME of the gateway's video RTCP toward the SIP side (RFC 4585 §3.1 wants one
@@ -144,11 +146,12 @@ impl KeyframePacer {
         due
     }
 
-    /// A request toward the browser could not go out yet (its video SSRC is unknown): retry.
-    pub(crate) fn browser_retry(&mut self) {
+    /// A request toward the browser could not go out at `now` (its video SSRC is unknown until
+    /// its first video packet): it is tried again [`KEYFRAME_RETRY`] later.
+    pub(crate) fn browser_retry(&mut self, now: Instant) {
         self.to_browser = Toward {
             wanted: true,
-            last: None,
+            last: Some(now + KEYFRAME_RETRY - KEYFRAME_MIN_INTERVAL),
         };
     }
 
@@ -529,14 +532,17 @@ mod tests {
         assert_eq!(p.next_deadline(), None);
     }
 
-    /// A request toward a browser whose SSRC is unknown is retried at the next poll.
+    /// A request toward a browser whose SSRC is unknown is retried 50 ms later, not at once
+    /// (which would spin the call task until the browser's first video packet).
     #[tokio::test(start_paused = true)]
     async fn pacer_retry() {
         let mut p = KeyframePacer::default();
         let t0 = Instant::now();
         p.sip_asked();
         assert!(p.poll(t0).to_browser);
-        p.browser_retry();
-        assert!(p.poll(t0 + Duration::from_millis(20)).to_browser);
+        p.browser_retry(t0);
+        assert_eq!(p.next_deadline(), Some(t0 + KEYFRAME_RETRY));
+        assert!(!p.poll(t0 + Duration::from_millis(20)).to_browser);
+        assert!(p.poll(t0 + KEYFRAME_RETRY).to_browser);
     }
 }

@@ -128,6 +128,16 @@ class TestGatewayEvent(unittest.TestCase):
             "duration": [self.base(duration=-0.1), self.base(duration=float("nan")), self.base(duration="1")],
             "stats": [self.base(stats=[]), self.base(stats={"webrtc": 3}),
                       self.base(stats={"sip": {"loss": 1.5}}), self.base(stats={"sip": {"mos": float("inf")}})],
+            "stats.video_webrtc": [self.base(stats={"video_webrtc": []}),
+                                   self.base(stats={"video_webrtc": {"loss": 1.01}}),
+                                   self.base(stats={"video_webrtc": {"loss": -0.1}}),
+                                   self.base(stats={"video_webrtc": {"loss": "0.1"}}),
+                                   self.base(stats={"video_webrtc": {"loss": True}})],
+            "stats.video_sip": [self.base(stats={"video_sip": {"jitter_ms": 60000.5}}),
+                                self.base(stats={"video_sip": {"jitter_ms": float("nan")}})],
+            "video_codec": [self.base(video_codec=8), self.base(video_codec=""), self.base(video_codec="V" * 17),
+                            self.base(video_codec="VP8\n"), self.base(video_codec=["VP8"]),
+                            self.base(video_codec={"name": "VP8"})],
             "odoo_call_id": [self.base(odoo_call_id="call-1; drop"), self.base(odoo_call_id=1)],
             "control": [self.base(remote="60\x000"), self.base(key="a\nb")],
             "longer": [self.base(call_id="c" * 129)],
@@ -138,6 +148,51 @@ class TestGatewayEvent(unittest.TestCase):
                     ev, reason = gateway_event.validate_event(raw)
                     self.assertIsNone(ev)
                     self.assertIn(fragment, reason)
+
+    def test_video_stats(self):
+        """Video legs keep loss and jitter_ms only; audio legs keep exactly mos, loss, jitter_ms, rtt_ms."""
+        video_leg = {"packets_received": 1200, "packets_lost": 3, "loss": 0.0025, "loss_pct": 0.25,
+                     "jitter_ms": 4.5, "bytes_received": 1048576}
+        ev, reason = gateway_event.validate_event(self.base(
+            kind="ended", video_codec="VP8",
+            stats={"webrtc": {"packets_received": 600, "loss": 0.0, "loss_pct": 0.0, "jitter_ms": 1.5,
+                              "mos": 4.4, "rtt_ms": 20, "remote_loss_pct": 0.0},
+                   "sip": {"mos": 4.3, "loss": 0.01, "jitter_ms": 2, "rtt_ms": 3.0},
+                   "video_webrtc": video_leg,
+                   "video_sip": dict(video_leg, loss=1, jitter_ms=0, mos=4.0, rtt_ms=5.0),
+                   "video_future": {"loss": 7}}))
+        self.assertIsNone(reason)
+        self.assertEqual(ev["video_codec"], "VP8")
+        self.assertEqual(ev["stats"], {
+            "webrtc": {"loss": 0.0, "jitter_ms": 1.5, "mos": 4.4, "rtt_ms": 20.0},
+            "sip": {"mos": 4.3, "loss": 0.01, "jitter_ms": 2.0, "rtt_ms": 3.0},
+            "video_webrtc": {"loss": 0.0025, "jitter_ms": 4.5},
+            "video_sip": {"loss": 1.0, "jitter_ms": 0.0},
+        })
+        # a video leg's mos and rtt_ms are not video metrics: ignored, even out of the audio range
+        ev, reason = gateway_event.validate_event(self.base(
+            stats={"video_webrtc": {"mos": 9, "rtt_ms": -1, "fps": 30}, "video_sip": {"jitter_ms": 60000}}))
+        self.assertIsNone(reason)
+        self.assertEqual(ev["stats"], {"video_sip": {"jitter_ms": 60000.0}})
+        self.assertEqual(set(gateway_event.STATS_LEG_METRICS["video_webrtc"]), {"loss", "jitter_ms"})
+        self.assertEqual(set(gateway_event.STATS_LEG_METRICS["sip"]), {"mos", "loss", "jitter_ms", "rtt_ms"})
+
+    def test_video_codec(self):
+        """video_codec is an optional short string; absent or null means no video flowed."""
+        for codec in ("VP8", "H264", "V" * 16):
+            with self.subTest(codec=codec):
+                ev, reason = gateway_event.validate_event(self.base(video_codec=codec))
+                self.assertIsNone(reason)
+                self.assertEqual(ev["video_codec"], codec)
+        for raw in (self.base(), self.base(video_codec=None)):
+            ev, reason = gateway_event.validate_event(raw)
+            self.assertIsNone(reason)
+            self.assertNotIn("video_codec", ev)
+        ev, reason = gateway_event.validate_event({
+            "key": "gw:4:ended", "group": "gw", "kind": "ended", "created_at": 1795255200.0,
+            "payload": {"seq": 4, "video_codec": "H264", "stats": {"video_sip": {"loss": 0.5}}}})
+        self.assertIsNone(reason)
+        self.assertEqual((ev["video_codec"], ev["stats"]), ("H264", {"video_sip": {"loss": 0.5}}))
 
     def test_envelope(self):
         """The outbox envelope is flattened: call_id from group, at from created_at."""

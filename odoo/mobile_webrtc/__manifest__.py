@@ -1,7 +1,7 @@
 # Part of mobile_webrtc. License LGPL-3.
 {
     "name": "Mobile WebRTC Integration",
-    "version": "18.0.1.0.0",
+    "version": "18.0.1.1.0",
     "category": "Productivity/Discuss",
     "summary": "WebRTC <-> SIP gateway calls in Discuss: call records, gateway reporting, tokens",
     "description": """

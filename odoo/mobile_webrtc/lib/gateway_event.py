@@ -16,13 +16,26 @@ STATE_RANK = {state: rank for rank, state in enumerate(STATES)}
 KINDS = STATES + ("update",)
 DIRECTIONS = ("inbound", "outbound")
 CALL_TYPES = ("audio", "video")
-#: Quality legs and their metrics with the accepted closed range.
-STATS_LEGS = ("webrtc", "sip")
-STATS_METRICS = {
+#: Metrics of an audio leg with the accepted closed range.
+AUDIO_METRICS = {
     "mos": (1.0, 5.0),
     "loss": (0.0, 1.0),
     "jitter_ms": (0.0, 60000.0),
     "rtt_ms": (0.0, 60000.0),
+}
+#: Metrics of a video leg: the gateway measures no MOS or RTT for video.
+VIDEO_METRICS = {
+    "loss": (0.0, 1.0),
+    "jitter_ms": (0.0, 60000.0),
+}
+#: Quality legs and the metrics each one keeps. ``video_webrtc`` and
+#: ``video_sip`` are what the gateway received from the browser and from the
+#: SIP side on a video call.
+STATS_LEG_METRICS = {
+    "webrtc": AUDIO_METRICS,
+    "sip": AUDIO_METRICS,
+    "video_webrtc": VIDEO_METRICS,
+    "video_sip": VIDEO_METRICS,
 }
 MAX_INT4 = 2**31 - 1
 MAX_DURATION = 31 * 24 * 3600.0
@@ -42,6 +55,7 @@ _STRINGS = {
     "reason": (255, False),
     "uniqueid": (64, False),
     "linkedid": (64, False),
+    "video_codec": (16, False),
 }
 
 
@@ -100,15 +114,16 @@ def _validate_stats(stats):
         return None, "stats must be an object"
     clean = {}
     for leg, metrics in stats.items():
-        if leg not in STATS_LEGS:
+        known = STATS_LEG_METRICS.get(leg)
+        if known is None:
             continue  # a leg from a newer gateway: ignored, not fatal
         if not isinstance(metrics, dict):
             return None, "stats.%s must be an object" % leg
         leg_clean = {}
         for metric, value in metrics.items():
-            bounds = STATS_METRICS.get(metric)
+            bounds = known.get(metric)
             if bounds is None:
-                continue
+                continue  # a metric this leg does not keep (packets_received, mos of video, ...)
             if not _is_number(value) or not bounds[0] <= value <= bounds[1]:
                 return None, "stats.%s.%s must be a number in [%g, %g]" % (leg, metric, bounds[0], bounds[1])
             leg_clean[metric] = float(value)

@@ -8,7 +8,7 @@ from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError
 
 from ..lib.call_id import format_call_id
-from ..lib.gateway_event import STATE_RANK, STATES, STATS_LEGS, event_key, validate_event
+from ..lib.gateway_event import STATE_RANK, STATES, STATS_LEG_METRICS, event_key, validate_event
 
 _logger = logging.getLogger(__name__)
 
@@ -33,11 +33,14 @@ EVENT_VALUE_FIELDS = {
     "reason": "hangup_reason",
     "uniqueid": "asterisk_uniqueid",
     "linkedid": "asterisk_linkedid",
+    "video_codec": "video_codec",
 }
+#: (leg, metric) -> session field, for exactly the metrics each leg keeps
+#: (a video leg has no ``video_webrtc_mos`` field to write).
 STATS_FIELDS = {
     (leg, metric): "%s_%s" % (leg, metric)
-    for leg in STATS_LEGS
-    for metric in ("mos", "loss", "jitter_ms", "rtt_ms")
+    for leg, metrics in STATS_LEG_METRICS.items()
+    for metric in metrics
 }
 
 
@@ -95,8 +98,17 @@ class WebRTCSession(models.Model):
     sip_loss = fields.Float("SIP Loss", digits=(6, 4), help="Fraction of packets lost (0-1).")
     sip_jitter_ms = fields.Float("SIP Jitter (ms)", digits=(10, 1))
     sip_rtt_ms = fields.Float("SIP RTT (ms)", digits=(10, 1))
+    video_codec = fields.Char("Video Codec", help="Video codec relayed (VP8, H264); empty for a call without video.")
+    video_webrtc_loss = fields.Float(
+        "WebRTC Video Loss", digits=(6, 4), help="Fraction of video packets from the browser lost (0-1)."
+    )
+    video_webrtc_jitter_ms = fields.Float("WebRTC Video Jitter (ms)", digits=(10, 1))
+    video_sip_loss = fields.Float(
+        "SIP Video Loss", digits=(6, 4), help="Fraction of video packets from the SIP side lost (0-1)."
+    )
+    video_sip_jitter_ms = fields.Float("SIP Video Jitter (ms)", digits=(10, 1))
     mos = fields.Float("MOS", digits=(3, 2), compute="_compute_mos", store=True,
-                       help="Worst MOS of the two legs (0 when unknown).")
+                       help="Worst MOS of the two audio legs (0 when unknown).")
     stats = fields.Json("Quality Stats")
     stats_text = fields.Text("Quality Stats (JSON)", compute="_compute_stats_text")
 

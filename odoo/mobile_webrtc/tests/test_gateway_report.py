@@ -19,6 +19,25 @@ def lifecycle(call_id, **extra):
     ]
 
 
+def video_stats(webrtc_loss, webrtc_jitter_ms, sip_loss, sip_jitter_ms):
+    """The two video legs as the gateway reports them on ``ended`` (docs/odoo.md)."""
+    return {
+        "video_webrtc": {"packets_received": 5400, "packets_lost": 14, "loss": webrtc_loss,
+                         "loss_pct": webrtc_loss * 100, "jitter_ms": webrtc_jitter_ms, "bytes_received": 4718592},
+        "video_sip": {"packets_received": 5300, "packets_lost": 64, "loss": sip_loss,
+                      "loss_pct": sip_loss * 100, "jitter_ms": sip_jitter_ms, "bytes_received": 4194304},
+    }
+
+
+def video_lifecycle(call_id, direction="outbound", codec="VP8", **extra):
+    """The lifecycle of an answered video call: ``call_type`` video first, codec and video legs on ``ended``."""
+    events = lifecycle(call_id, **extra)
+    events[0].update(call_type="video", direction=direction)
+    events[4]["video_codec"] = codec
+    events[4]["stats"] = dict(events[4]["stats"], **video_stats(0.0025, 4.5, 0.012, 7.2))
+    return events
+
+
 @tagged("post_install", "-at_install")
 class TestGatewayReport(WebRTCCase):
 
@@ -194,3 +213,73 @@ class TestGatewayReport(WebRTCCase):
         other = event("gw-13", 0, "initiating", "2026-11-21T10:01:00Z", odoo_call_id=started["call_id"])
         self.assertEqual(self.report([other]), [])
         self.assertFalse(self.Session.search([("gateway_call_id", "=", "gw-13")]))
+
+    def test_video_call_fields(self):
+        """A video call's session has call_type video, the codec and both video legs beside the audio ones."""
+        events = video_lifecycle("gw-15")
+        self.assertEqual(self.report(events), [e["key"] for e in events])
+        session = self.Session.search([("gateway_call_id", "=", "gw-15")])
+        self.assertEqual(len(session), 1)
+        self.assertEqual(session.status, "ended")
+        self.assertEqual(session.call_type, "video")
+        self.assertEqual(session.video_codec, "VP8")
+        self.assertAlmostEqual(session.video_webrtc_loss, 0.0025)
+        self.assertAlmostEqual(session.video_webrtc_jitter_ms, 4.5)
+        self.assertAlmostEqual(session.video_sip_loss, 0.012)
+        self.assertAlmostEqual(session.video_sip_jitter_ms, 7.2)
+        # the audio legs are unchanged, and the MOS comes from them only
+        self.assertAlmostEqual(session.webrtc_mos, 4.3)
+        self.assertAlmostEqual(session.sip_jitter_ms, 1.0)
+        self.assertAlmostEqual(session.mos, 4.1)
+        # the stored stats keep the video legs, with the metrics Odoo keeps
+        self.assertEqual(session.stats["video_webrtc"], {"loss": 0.0025, "jitter_ms": 4.5})
+        self.assertEqual(session.stats["video_sip"], {"loss": 0.012, "jitter_ms": 7.2})
+        self.assertEqual(session.stats["webrtc"]["rtt_ms"], 40.0)
+
+    def test_inbound_video_call(self):
+        """An inbound video call, in the outbox envelope form, records the same video fields."""
+        envelopes = [
+            {"key": "gw-16:0:initiating", "group": "gw-16", "kind": "initiating", "created_at": 1795255200.0,
+             "payload": {"seq": 0, "direction": "inbound", "remote": "+15550100", "user": "webrtc_bob",
+                         "call_type": "video"}},
+            {"key": "gw-16:1:connected", "group": "gw-16", "kind": "connected", "created_at": 1795255202.0,
+             "payload": {"seq": 1, "sip_code": 200}},
+            {"key": "gw-16:2:ended", "group": "gw-16", "kind": "ended", "created_at": 1795255232.0,
+             "payload": {"seq": 2, "sip_code": 200, "reason": "normal_clearing", "duration": 30.0,
+                         "video_codec": "H264",
+                         "stats": dict({"webrtc": {"mos": 4.2, "loss": 0.0, "jitter_ms": 2.0},
+                                        "sip": {"mos": 4.4, "loss": 0.0, "jitter_ms": 1.0}},
+                                       **video_stats(0.0, 3.0, 0.05, 12.5))}},
+        ]
+        self.assertEqual(self.report(envelopes), [e["key"] for e in envelopes])
+        session = self.Session.search([("gateway_call_id", "=", "gw-16")])
+        self.assertEqual((session.status, session.direction, session.user_id), ("ended", "inbound", self.bob))
+        self.assertEqual(session.call_type, "video")
+        self.assertEqual(session.video_codec, "H264")
+        self.assertAlmostEqual(session.video_webrtc_loss, 0.0)
+        self.assertAlmostEqual(session.video_webrtc_jitter_ms, 3.0)
+        self.assertAlmostEqual(session.video_sip_loss, 0.05)
+        self.assertAlmostEqual(session.video_sip_jitter_ms, 12.5)
+        self.assertAlmostEqual(session.duration, 30.0)
+
+    def test_late_video_values_fill_blanks_only(self):
+        """A late event's video codec and stats do not overwrite the newer ones, but fill blanks."""
+        events = video_lifecycle("gw-17")
+        self.report(events)
+        late = event("gw-17", 3, "update", "2026-11-21T10:00:10.000Z", video_codec="H264",
+                     stats={"video_webrtc": {"loss": 0.5, "jitter_ms": 99.0}})
+        late["key"] = "gw-17:3:update"
+        self.assertEqual(self.report([late]), ["gw-17:3:update"])
+        session = self.Session.search([("gateway_call_id", "=", "gw-17")])
+        self.assertEqual(session.video_codec, "VP8")
+        self.assertAlmostEqual(session.video_webrtc_loss, 0.0025)
+        self.assertAlmostEqual(session.video_webrtc_jitter_ms, 4.5)
+        self.assertEqual(session.stats["video_webrtc"], {"loss": 0.0025, "jitter_ms": 4.5})
+        self.assertEqual(session.last_event_seq, 4)
+        # an audio call has no video values
+        self.report(lifecycle("gw-18"))
+        audio = self.Session.search([("gateway_call_id", "=", "gw-18")])
+        self.assertEqual(audio.call_type, "audio")
+        self.assertFalse(audio.video_codec)
+        self.assertFalse(audio.video_sip_loss)
+        self.assertNotIn("video_sip", audio.stats)

@@ -80,6 +80,9 @@ pub struct StreamRewriter {
     default_gap: u32,
     /// Set after an inserted packet: the next input packet is re-anchored after it.
     reanchor: bool,
+    /// Set the marker bit on a discontinuity (RFC 3551 §4.1, audio); video keeps the input's,
+    /// since there it marks the last packet of a frame (RFC 3551 §4.1, RFC 7741 §4.1).
+    mark_discontinuity: bool,
 }
 
 impl StreamRewriter {
@@ -95,7 +98,22 @@ impl StreamRewriter {
             out_ts: initial_ts,
             default_gap: 160,
             reanchor: false,
+            mark_discontinuity: true,
         }
+    }
+
+    /// Keeps the input's marker bit on discontinuities too (video: the marker ends a frame).
+    pub fn with_marker_passthrough(mut self) -> Self {
+        self.mark_discontinuity = false;
+        self
+    }
+
+    /// The input stopped being forwarded for a while (e.g. the stream was removed or put on
+    /// hold): the next packet continues the output one sequence number after the last one
+    /// sent, at the timestamp gap given to [`Self::rewrite_with_gap`], instead of carrying the
+    /// input's own jump across the pause, which a receiver would count as loss.
+    pub fn resume(&mut self) {
+        self.reanchor = true;
     }
 
     /// Seq and timestamp of the newest output packet.
@@ -153,7 +171,7 @@ impl StreamRewriter {
             self.out_ts = input.ts.wrapping_add(src.ts_offset);
             return RtpFields {
                 pt: input.pt,
-                marker: true,
+                marker: marker || self.mark_discontinuity,
                 seq: self.out_seq,
                 ts: self.out_ts,
                 ssrc: self.out_ssrc,
@@ -174,13 +192,13 @@ impl StreamRewriter {
                     src.highest_ts = input.ts;
                     src
                 } else {
-                    marker = true;
+                    marker |= self.mark_discontinuity;
                     self.anchor(input, ts_gap, src.frame_ticks)
                 }
             }
             Some(old) => {
                 // RFC 3551 §4.1: the marker flags a discontinuity so the receiver resyncs its playout.
-                marker = true;
+                marker |= self.mark_discontinuity;
                 // Same codec on the new source most likely: keep the frame size seen so far.
                 self.anchor(input, ts_gap, old.frame_ticks)
             }
@@ -454,5 +472,36 @@ mod tests {
                 prev = out;
             }
         }
+    }
+
+    /// A video stream paused (removed, then re-added): the output continues one sequence number
+    /// after the last packet sent, timestamps advance by the gap given, and the marker stays the
+    /// input's (it ends a video frame).
+    #[test]
+    fn resume_after_a_pause_leaves_no_gap() {
+        let mut r = StreamRewriter::new(9, 1000, 50_000).with_marker_passthrough();
+        let f = |seq: u16, ts: u32, marker: bool| RtpFields {
+            pt: 96,
+            marker,
+            seq,
+            ts,
+            ssrc: 7,
+        };
+        assert_eq!(r.rewrite(f(10, 0, false)).seq, 1000);
+        assert_eq!(r.rewrite(f(11, 3000, true)).seq, 1001);
+        // 400 packets (5 s) not forwarded, then resumed.
+        r.resume();
+        let out = r.rewrite_with_gap(f(412, 453_000, false), 450_000);
+        assert_eq!(
+            (out.seq, out.ts, out.marker),
+            (1002, 50_000 + 3000 + 450_000, false)
+        );
+        let out = r.rewrite(f(413, 453_000, true));
+        assert_eq!((out.seq, out.marker), (1003, true));
+        // Without passthrough (audio) the resumed packet is marked.
+        let mut a = StreamRewriter::new(9, 0, 0);
+        a.rewrite(f(1, 0, false));
+        a.resume();
+        assert!(a.rewrite_with_gap(f(300, 48_000, false), 48_000).marker);
     }
 }

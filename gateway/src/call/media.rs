@@ -727,8 +727,7 @@ impl MediaSession {
         while let Some(pkt) = m.leg.poll_rtp() {
             if video_pt == Some(pkt.header.payload_type) {
                 if let (Some(v), Some(io)) = (m.video.as_mut(), self.video_io.as_ref())
-                    && let Some((n, dest)) = v.browser_to_sip(&pkt, &mut self.out)
-                    && !self.remote_hold
+                    && let Some((n, dest)) = v.browser_to_sip(&pkt, &mut self.out, self.remote_hold)
                 {
                     let _ = io.rtp.try_send_to(&self.out[..n], dest);
                 }

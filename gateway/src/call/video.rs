@@ -190,6 +190,16 @@ pub(crate) struct VideoPath {
     epoch: Instant,
     /// The SIP side removed video (re-INVITE with port 0): nothing flows either way.
     removed: bool,
+    /// Since when the browser's video is not forwarded to the SIP side (video removed, SIP side
+    /// not receiving): the stream resumes without a sequence gap (see [`StreamRewriter::resume`]).
+    sip_paused: Option<Instant>,
+    /// The same toward the browser.
+    browser_paused: Option<Instant>,
+}
+
+/// The media time between `since` and `now` in the 90 kHz video clock.
+fn ticks_since(since: Instant, now: Instant) -> u32 {
+    (now.duration_since(since).as_secs_f64() * 90_000.0) as u64 as u32
 }
 
 /// What the video path needs from the call to forward SIP-side packets.
@@ -213,9 +223,13 @@ impl VideoPath {
             plan,
             latched: None,
             to_sip: StreamRewriter::new(sip_ssrc, rng.r#gen(), rng.r#gen())
-                .with_default_gap(FRAME_TICKS),
+                .with_default_gap(FRAME_TICKS)
+                .with_marker_passthrough(),
             to_browser: StreamRewriter::new(browser_ssrc, rng.r#gen(), rng.r#gen())
-                .with_default_gap(FRAME_TICKS),
+                .with_default_gap(FRAME_TICKS)
+                .with_marker_passthrough(),
+            sip_paused: None,
+            browser_paused: None,
             sip_peer_ssrc: None,
             fir_seq: 0,
             pacer: KeyframePacer::default(),
@@ -259,6 +273,8 @@ impl VideoPath {
         });
         let Some((l, f, rtp, rtcp)) = usable else {
             self.removed = true;
+            self.sip_paused.get_or_insert(now);
+            self.browser_paused.get_or_insert(now);
             return;
         };
         let was_removed = std::mem::take(&mut self.removed);
@@ -294,10 +310,12 @@ impl VideoPath {
 
     /// A video packet from the browser: written into `out` for the SIP side; returns its
     /// length and destination, or `None` when it does not go out.
+    /// `held`: the phone holds the call (legacy hold or `sendonly`), nothing goes to it.
     pub(crate) fn browser_to_sip(
         &mut self,
         pkt: &rtc::rtp::Packet,
         out: &mut [u8],
+        held: bool,
     ) -> Option<(usize, SocketAddr)> {
         self.counts.0.packets_in += 1;
         self.counts.0.bytes_in += pkt.payload.len() as u64;
@@ -308,16 +326,25 @@ impl VideoPath {
             arrival,
             pkt.payload.len(),
         );
-        if !self.sip_receives() {
+        let now = Instant::now();
+        if held || !self.sip_receives() {
+            self.sip_paused.get_or_insert(now);
             return None;
         }
-        let mut f = self.to_sip.rewrite(RtpFields {
+        let input = RtpFields {
             pt: pkt.header.payload_type,
             marker: pkt.header.marker,
             seq: pkt.header.sequence_number,
             ts: pkt.header.timestamp,
             ssrc: pkt.header.ssrc,
-        });
+        };
+        let mut f = match self.sip_paused.take() {
+            Some(since) => {
+                self.to_sip.resume();
+                self.to_sip.rewrite_with_gap(input, ticks_since(since, now))
+            }
+            None => self.to_sip.rewrite(input),
+        };
         f.pt = self.plan.sip_pt;
         let n = write_header(out, &f).ok()?;
         let end = n + pkt.payload.len();
@@ -353,13 +380,22 @@ impl VideoPath {
         self.sip_rx
             .on_packet(h.seq, h.timestamp, arrival, payload.len());
         self.sip_peer_ssrc = Some(h.ssrc);
+        let now = Instant::now();
         if !matches!(
             self.plan.direction,
             Direction::SendRecv | Direction::SendOnly
         ) {
+            self.browser_paused.get_or_insert(now);
             return;
         }
-        let f = self.to_browser.rewrite(h.fields());
+        let f = match self.browser_paused.take() {
+            Some(since) => {
+                self.to_browser.resume();
+                self.to_browser
+                    .rewrite_with_gap(h.fields(), ticks_since(since, now))
+            }
+            None => self.to_browser.rewrite(h.fields()),
+        };
         self.counts.0.packets_out += 1;
         self.counts.0.bytes_out += payload.len() as u64;
         leg.send_video_rtp(

@@ -102,10 +102,16 @@ impl VideoLine {
     /// [`super::plan_inbound_video`]): the chosen codec alone at the offer's payload type with
     /// our fmtp and feedback, in the direction RFC 3264 §6.1 gives the offer's and the
     /// browser's.
+    /// The feedback is what we support among what the offer listed for the format: an answer
+    /// does not add feedback the offerer did not offer (RFC 4585 §4.2).
     pub fn answer(port: u16, plan: &VideoPlan, browser_direction: Direction) -> Self {
+        let mut format = VideoFormat::for_browser(&plan.browser, plan.sip_pt);
+        format
+            .rtcp_fb
+            .retain(|fb| RtcpFeedback::parse(fb).is_some_and(|f| plan.sip_feedback.contains(&f)));
         Self {
             port,
-            formats: vec![VideoFormat::for_browser(&plan.browser, plan.sip_pt)],
+            formats: vec![format],
             direction: answer_direction(plan.direction, browser_direction),
             rtcp_port: None,
             addr: None,

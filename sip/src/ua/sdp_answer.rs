@@ -6,7 +6,8 @@
 //! is answered on our video port when the call has one ([`OurVideo`]), else rejected.
 
 use crate::sdp::{
-    AudioCodec, Direction, MediaLine, RtpMap, SdpError, SipSdp, VideoCodec, VideoFormat, VideoLine,
+    AudioCodec, Direction, MediaLine, RtcpFeedback, RtpMap, SdpError, SipSdp, VideoCodec,
+    VideoFormat, VideoLine,
 };
 
 /// What we want for our side of the media, whatever the peer offers: the direction of the last
@@ -197,6 +198,16 @@ fn answer_video(offered: &VideoLine, ours: OurVideo<'_>, wish: Wish) -> VideoLin
         .cloned()
         .unwrap_or_else(|| VideoFormat::for_codec(codec, pt));
     format.pt = pt;
+    // RFC 4585 §4.2: the answer keeps only feedback the offer listed for the format.
+    let offered_fb = offered
+        .formats
+        .iter()
+        .find(|f| f.pt == pt)
+        .map(VideoFormat::feedback)
+        .unwrap_or_default();
+    format
+        .rtcp_fb
+        .retain(|fb| RtcpFeedback::parse(fb).is_some_and(|f| offered_fb.contains(&f)));
     VideoLine {
         port: line.port,
         formats: vec![format],
@@ -383,7 +394,7 @@ mod tests {
 
     /// RFC 3264 §6.1: an active video offer in a video call is answered on our port with one
     /// codec, the first of the offer's order we have, at the offer's payload type with our fmtp
-    /// and feedback, in the §6.1 direction.
+    /// and the feedback of ours the offer listed (RFC 4585 §4.2), in the §6.1 direction.
     #[test]
     fn video_offer_answered_on_our_port() {
         let local = local_video();
@@ -406,7 +417,18 @@ mod tests {
             Some("packetization-mode=1;profile-level-id=42e01f"),
             "our fmtp"
         );
-        assert_eq!(format.rtcp_fb, vec!["ccm fir", "nack pli"]);
+        // RFC 4585 §4.2: no feedback offered, none answered.
+        assert!(format.rtcp_fb.is_empty(), "{:?}", format.rtcp_fb);
+        let with_fir =
+            video_offer(|v| v.replace("a=sendrecv", "a=rtcp-fb:* ccm fir\r\na=sendrecv"));
+        let fb =
+            parse(&answer_with_video(&local, &with_fir, None, Wish::BOTH, ours(&line)).unwrap())
+                .video
+                .unwrap()
+                .formats[0]
+                .rtcp_fb
+                .clone();
+        assert_eq!(fb, vec!["ccm fir"], "only what was offered");
         // Audio is answered as before.
         assert_eq!(got.audio.unwrap().port, 6000);
         assert_eq!(got.session_version, 2353687638);

@@ -476,19 +476,27 @@ window.__gw = (() => {
     );
 
   // Accepts inbound call `callId` on device `name`: opens the microphone, creates the offer and
-  // sends it in `accept` (the browser stays the offerer). opts: {trickle (default true), codecs}.
+  // sends it in `accept` (the browser stays the offerer). opts: {trickle (default true), codecs,
+  // video, videoCodecs}; with `video` the camera is sent too (a second transceiver, after the
+  // audio one) and shown as gw.videos.local; received video shows as gw.videos.remote.
   // With trickle, candidates found before `accept` is sent are held back until it is.
   gw.acceptIncoming = async (name, callId, opts) => {
     const dev = gw.devices[name];
     const options = opts || {};
     const trickle = options.trickle !== false;
-    const stream = await openMic();
+    const stream = await openMic(options.video);
     const pc = new RTCPeerConnection({ iceServers: (dev.hello && dev.hello.ice_servers) || [] });
     dev.pc = pc;
     dev.callId = callId;
     playRemote(pc);
     const transceiver = pc.addTransceiver(stream.getAudioTracks()[0], { direction: 'sendrecv', streams: [stream] });
     if (options.codecs && options.codecs.length > 0) preferCodecs(transceiver, options.codecs);
+    if (options.video) {
+      const camera = stream.getVideoTracks()[0];
+      const video = pc.addTransceiver(camera, { direction: 'sendrecv', streams: [stream] });
+      if (options.videoCodecs && options.videoCodecs.length > 0) preferCodecs(video, options.videoCodecs, 'video');
+      showVideo('local', new MediaStream([camera]));
+    }
     let acceptSent = false;
     const heldBack = [];
     pc.addEventListener('icecandidate', (event) => {
@@ -551,6 +559,18 @@ window.__gw = (() => {
   gw.deviceOutboundAudio = (name) => {
     const dev = gw.devices[name];
     return dev && dev.pc ? gw.outboundAudio(dev.pc) : { packetsSent: 0, bytesSent: 0, mimeType: null };
+  };
+
+  // Received-video statistics of device `name` (see inboundVideo; zeros without a call).
+  gw.deviceInboundVideo = (name) => {
+    const dev = gw.devices[name];
+    return gw.inboundVideo(dev && dev.pc ? dev.pc : { getStats: async () => new Map() });
+  };
+
+  // Sent-video statistics of device `name` (see outboundVideo; zeros without a call).
+  gw.deviceOutboundVideo = (name) => {
+    const dev = gw.devices[name];
+    return gw.outboundVideo(dev && dev.pc ? dev.pc : { getStats: async () => new Map() });
   };
 
   // Every device's events and notes, for failure reports.

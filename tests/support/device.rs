@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 
 use super::browser::Browser;
 use super::rig::{AudioStats, audio_stats};
+use super::video::{VideoStats, video_stats};
 
 /// How often a wait polls the page.
 const POLL: Duration = Duration::from_millis(50);
@@ -113,6 +114,25 @@ impl<'b> Device<'b> {
         Ok(incoming)
     }
 
+    /// Waits for an `incoming` message of a video call (issue 10: `call_type` `video`, the
+    /// caller's INVITE offered video); checks its shape like [`Device::wait_incoming`].
+    pub(crate) async fn wait_incoming_video(&self, timeout: Duration) -> Result<Value> {
+        let incoming = self
+            .wait_message("incoming", timeout, |m| m["type"] == "incoming")
+            .await?;
+        if !incoming["call_id"].is_string()
+            || !incoming["from"].is_string()
+            || incoming["call_type"] != "video"
+            || !incoming["origin"].is_string()
+        {
+            bail!(
+                "device {}: want an incoming video call (call_id, from, call_type video, origin): {incoming}",
+                self.name
+            );
+        }
+        Ok(incoming)
+    }
+
     /// Waits for `{"type":"state","call_id": call_id,"state": state}`.
     pub(crate) async fn wait_state(
         &self,
@@ -149,6 +169,21 @@ impl<'b> Device<'b> {
             )
             .await
             .with_context(|| format!("device {}: accepting {call_id}", self.name))?;
+        Ok(sent["offer"].as_str().unwrap_or_default().to_owned())
+    }
+
+    /// Accepts `call_id` with the camera too: the page's offer (audio, then video) goes in
+    /// `accept`; returns that offer. The camera shows as the page's `local` video, the received
+    /// video as `remote` (see [`super::video::frame`]).
+    pub(crate) async fn accept_video(&self, call_id: &str, trickle: bool) -> Result<String> {
+        let sent = self
+            .browser
+            .eval(
+                "return window.__gw.acceptIncoming(arguments[0], arguments[1], {trickle: arguments[2], video: true});",
+                vec![json!(self.name), json!(call_id), json!(trickle)],
+            )
+            .await
+            .with_context(|| format!("device {}: accepting {call_id} with video", self.name))?;
         Ok(sent["offer"].as_str().unwrap_or_default().to_owned())
     }
 
@@ -219,6 +254,55 @@ impl<'b> Device<'b> {
                 bail!(
                     "device {}: received audio energy stayed at or below {min_energy} for {timeout:?}: inbound {stats:?}, outbound {outbound}",
                     self.name
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    /// The device's received-video statistics now (zeros before any video).
+    pub(crate) async fn inbound_video(&self) -> Result<VideoStats> {
+        video_stats(
+            &self
+                .browser
+                .eval(
+                    "return window.__gw.deviceInboundVideo(arguments[0]);",
+                    vec![json!(self.name)],
+                )
+                .await?,
+        )
+    }
+
+    /// The device's sent-video statistics now, as `window.__gw.outboundVideo()` returns them
+    /// (`pliCount`/`firCount`: keyframe requests the sender received).
+    pub(crate) async fn outbound_video(&self) -> Result<Value> {
+        self.browser
+            .eval(
+                "return window.__gw.deviceOutboundVideo(arguments[0]);",
+                vec![json!(self.name)],
+            )
+            .await
+    }
+
+    /// Polls until the device has decoded more than `min` received video frames, within
+    /// `timeout`.
+    pub(crate) async fn wait_frames_decoded(
+        &self,
+        min: u64,
+        timeout: Duration,
+    ) -> Result<VideoStats> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let stats = self.inbound_video().await?;
+            if stats.frames_decoded > min {
+                return Ok(stats);
+            }
+            if tokio::time::Instant::now() >= deadline {
+                let outbound = self.outbound_video().await?;
+                bail!(
+                    "device {}: decoded {} received video frames (wanted more than {min}) within {timeout:?}: inbound {stats:?}, outbound {outbound}",
+                    self.name,
+                    stats.frames_decoded
                 );
             }
             tokio::time::sleep(Duration::from_millis(200)).await;

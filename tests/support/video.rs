@@ -79,6 +79,11 @@ pub(crate) async fn inbound_video(browser: &Browser) -> Result<VideoStats> {
     let s = browser
         .eval("return window.__gw.inboundVideo();", vec![])
         .await?;
+    video_stats(&s)
+}
+
+/// Parses what `window.__gw.inboundVideo()` (or `deviceInboundVideo`) returned.
+pub(crate) fn video_stats(s: &Value) -> Result<VideoStats> {
     let n = |field: &str| s[field].as_u64().with_context(|| format!("{field} in {s}"));
     Ok(VideoStats {
         packets_received: n("packetsReceived")?,
@@ -242,6 +247,41 @@ pub(crate) fn section(sdp: &str, kind: &str, whose: &str) -> Result<MediaSection
         .with_context(|| format!("{whose} has no m={kind} section:\n{sdp}"))
 }
 
+/// The body of a SIP message as SIPp logged it: the lines after the first empty one.
+pub(crate) fn sip_body(message: &str) -> String {
+    message
+        .lines()
+        .skip_while(|l| !l.trim().is_empty())
+        .skip(1)
+        .collect::<Vec<_>>()
+        .join("\r\n")
+}
+
+/// A compound RTCP packet asking for a keyframe the way a SIP phone does (RFC 5104 section
+/// 4.3.1): an empty RR from `sender` (RFC 3550 section 6.1: a compound starts with SR or RR), then
+/// a FIR (PT 206, FMT 4) whose one FCI entry names `target` with sequence number `seq`.
+pub(crate) fn rr_fir(sender: u32, target: u32, seq: u8) -> Vec<u8> {
+    let mut packet = Vec::with_capacity(28);
+    // RR: V=2, RC=0, PT=201, length 1 (two words in all), sender SSRC.
+    packet.extend_from_slice(&[0x80, 201, 0, 1]);
+    packet.extend_from_slice(&sender.to_be_bytes());
+    // FIR: V=2, FMT=4, PT=206, length 4; sender SSRC, media source SSRC 0 (unused, RFC 5104
+    // section 4.3.1.2), then the FCI: target SSRC, seq nr, 3 reserved bytes.
+    packet.extend_from_slice(&[0x84, 206, 0, 4]);
+    packet.extend_from_slice(&sender.to_be_bytes());
+    packet.extend_from_slice(&0u32.to_be_bytes());
+    packet.extend_from_slice(&target.to_be_bytes());
+    packet.extend_from_slice(&[seq, 0, 0, 0]);
+    packet
+}
+
+/// The value of one series (`name{labels}`) in the Prometheus text of `/metrics`.
+pub(crate) fn metric(text: &str, series: &str) -> Result<f64> {
+    text.lines()
+        .find_map(|l| l.strip_prefix(series)?.trim().parse().ok())
+        .with_context(|| format!("no {series} in /metrics:\n{text}"))
+}
+
 /// One datagram the echo's RTCP port received.
 #[derive(Debug, Clone)]
 pub(crate) struct Received {
@@ -262,6 +302,36 @@ struct EchoState {
     /// RTP SSRCs seen on the RTP port, in order of first sight.
     ssrcs: Mutex<Vec<u32>>,
     rtcp: Mutex<Vec<Received>>,
+    /// Sequence numbers on the RTP port: see [`SeqJumps`].
+    seq: Mutex<SeqJumps>,
+}
+
+/// The forward sequence-number jumps of the RTP arriving at the echo (one SSRC after another).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct SeqJumps {
+    /// SSRC and sequence number of the newest packet.
+    last: Option<(u32, u16)>,
+    /// The largest forward step between two packets of one SSRC (1 = no gap).
+    pub(crate) largest: u16,
+    /// Sequence numbers skipped in all (RFC 3550 A.1: the receiver counts them as lost).
+    pub(crate) skipped: u64,
+}
+
+impl SeqJumps {
+    fn on_packet(&mut self, ssrc: u32, seq: u16) {
+        if let Some((last_ssrc, last_seq)) = self.last
+            && last_ssrc == ssrc
+        {
+            let step = seq.wrapping_sub(last_seq);
+            // Reordered or duplicated packets (a "negative" step) are not jumps.
+            if step == 0 || step >= 0x8000 {
+                return;
+            }
+            self.largest = self.largest.max(step);
+            self.skipped += u64::from(step - 1);
+        }
+        self.last = Some((ssrc, seq));
+    }
 }
 
 /// The SIP side's video media in a test's own hands: a UDP socket on 127.0.0.1 that sends every
@@ -326,6 +396,16 @@ impl VideoEcho {
             .unwrap_or_default()
     }
 
+    /// Datagrams that arrived at the RTP port so far, echoed or dropped.
+    pub(crate) fn received(&self) -> u64 {
+        self.echoed() + self.dropped()
+    }
+
+    /// The sequence-number jumps of the RTP that arrived so far.
+    pub(crate) fn seq_jumps(&self) -> SeqJumps {
+        self.state.seq.lock().map(|j| *j).unwrap_or_default()
+    }
+
     /// Every datagram the RTCP port received so far.
     pub(crate) fn rtcp(&self) -> Vec<Received> {
         self.state
@@ -354,6 +434,11 @@ async fn echo_loop(socket: UdpSocket, state: Arc<EchoState>) {
             let ssrc = u32::from_be_bytes([ssrc[0], ssrc[1], ssrc[2], ssrc[3]]);
             if !ssrcs.contains(&ssrc) {
                 ssrcs.push(ssrc);
+            }
+            if let Some(seq) = packet.get(2..4)
+                && let Ok(mut jumps) = state.seq.lock()
+            {
+                jumps.on_packet(ssrc, u16::from_be_bytes([seq[0], seq[1]]));
             }
         }
         if state.echoing.load(Ordering::SeqCst) {

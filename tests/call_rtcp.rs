@@ -15,6 +15,7 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail, ensure};
 use support::ports::loopback;
 use support::rig::{CallOptions, CallRig, RigOptions};
+use support::rtcp::split_compound;
 use support::sipp::SippOptions;
 use tokio::net::UdpSocket;
 use tokio::time::Instant;
@@ -170,36 +171,6 @@ async fn recv_rtcp(socket: &UdpSocket, timeout: Duration) -> Result<(Vec<u8>, So
         .map_err(|_| anyhow::anyhow!("no RTCP at SIPp's a=rtcp port within {timeout:?}"))??;
     buf.truncate(n);
     Ok((buf, from))
-}
-
-/// One RTCP packet of a compound: version, packet type, count (RC/SC) and body after the header.
-struct Packet<'a> {
-    version: u8,
-    pt: u8,
-    count: u8,
-    body: &'a [u8],
-}
-
-/// Splits a compound RTCP datagram into its packets (RFC 3550 section 6.4, length in words - 1).
-fn split_compound(mut data: &[u8]) -> Result<Vec<Packet<'_>>> {
-    let mut packets = Vec::new();
-    while !data.is_empty() {
-        let Some(header) = data.first_chunk::<4>() else {
-            bail!("{} trailing bytes, shorter than an RTCP header", data.len());
-        };
-        let len = (usize::from(u16::from_be_bytes([header[2], header[3]])) + 1) * 4;
-        let Some(packet) = data.get(..len) else {
-            bail!("RTCP length {len} overruns the {} bytes left", data.len());
-        };
-        packets.push(Packet {
-            version: header[0] >> 6,
-            pt: header[1],
-            count: header[0] & 0x1f,
-            body: &packet[4..],
-        });
-        data = &data[len..];
-    }
-    Ok(packets)
 }
 
 /// Checks a compound begins with an SR or RR and holds an SDES whose chunk for the same SSRC

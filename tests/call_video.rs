@@ -17,11 +17,12 @@ use support::browser::Browser;
 use support::gateway::{ALICE_TOKEN, Gateway};
 use support::odoo::{by_call, good_api_key, start_odoo, wait_applied, with_odoo};
 use support::rig::{CallOptions, CallRig, RigOptions};
+use support::rtcp::split_compound;
 use support::sipp::{Scenario, Sipp, SippOptions};
 use support::stub_http::StubHttp;
 use support::video::{
-    MediaSection, VideoEcho, frame, inbound_video, media_sections, outbound_video, section,
-    wait_frames_decoded, wait_picture,
+    MediaSection, VideoEcho, frame, inbound_video, media_sections, metric, outbound_video, section,
+    sip_body, wait_frames_decoded, wait_picture,
 };
 use support::ws::WsClient;
 use tokio::time::Instant;
@@ -360,7 +361,9 @@ async fn keyframe_scenario(rig: &mut CallRig, echo: &VideoEcho) -> Result<()> {
         describe(&request.data)
     );
     ensure!(
-        packets.iter().any(|p| p.pt == PT_PSFB && p.fmt == FMT_FIR),
+        packets
+            .iter()
+            .any(|p| p.pt == PT_PSFB && p.count == FMT_FIR),
         "Asterisk's answer has no `nack pli`, so the request should be a FIR (FMT 4): {}",
         describe(&request.data)
     );
@@ -469,7 +472,7 @@ fn check_invite(sipp: &Sipp, browser_offer: &str, expect_vp8: bool) -> Result<()
         .into_iter()
         .find(|m| !m.sent && m.is_request("INVITE"))
         .context("SIPp received no INVITE")?;
-    let sdp = body(&invite.text);
+    let sdp = sip_body(&invite.text);
     let sections = media_sections(&sdp);
     let kinds: Vec<&str> = sections.iter().map(MediaSection::kind).collect();
     ensure!(
@@ -541,58 +544,13 @@ fn check_invite(sipp: &Sipp, browser_offer: &str, expect_vp8: bool) -> Result<()
     Ok(())
 }
 
-/// The body of a logged SIP message (after the first empty line).
-fn body(message: &str) -> String {
-    message
-        .lines()
-        .skip_while(|l| !l.trim().is_empty())
-        .skip(1)
-        .collect::<Vec<_>>()
-        .join("\r\n")
-}
-
-/// A metric's value in the Prometheus text (`name{labels} value`).
-fn metric(text: &str, series: &str) -> Result<f64> {
-    text.lines()
-        .find_map(|l| l.strip_prefix(series)?.trim().parse().ok())
-        .with_context(|| format!("no {series} in /metrics:\n{text}"))
-}
-
-/// One RTCP packet of a compound: packet type, FMT/count field and body after the header.
-struct Packet<'a> {
-    pt: u8,
-    fmt: u8,
-    body: &'a [u8],
-}
-
-/// Splits a compound RTCP datagram by the length fields (RFC 3550 section 6.4.1, words - 1).
-fn split_compound(mut data: &[u8]) -> Result<Vec<Packet<'_>>> {
-    let mut packets = Vec::new();
-    while !data.is_empty() {
-        let Some(header) = data.first_chunk::<4>() else {
-            bail!("{} trailing bytes, shorter than an RTCP header", data.len());
-        };
-        let len = (usize::from(u16::from_be_bytes([header[2], header[3]])) + 1) * 4;
-        let Some(packet) = data.get(..len) else {
-            bail!("RTCP length {len} overruns the {} bytes left", data.len());
-        };
-        packets.push(Packet {
-            pt: header[1],
-            fmt: header[0] & 0x1f,
-            body: &packet[4..],
-        });
-        data = &data[len..];
-    }
-    Ok(packets)
-}
-
 /// The media SSRCs a FIR or PLI in `data` asks about: a FIR's FCI entries (RFC 5104 section
 /// 4.3.1.1: SSRC, seq nr, 3 reserved bytes, after the sender and a zero media SSRC) or a PLI's
 /// media source SSRC (RFC 4585 section 6.1); `None` if the datagram has neither.
 fn keyframe_request(data: &[u8]) -> Option<Vec<u32>> {
     let packets = split_compound(data).ok()?;
     let ssrc = |b: &[u8]| -> Option<u32> { Some(u32::from_be_bytes(*b.first_chunk::<4>()?)) };
-    packets.iter().find_map(|p| match (p.pt, p.fmt) {
+    packets.iter().find_map(|p| match (p.pt, p.count) {
         (PT_PSFB, FMT_FIR) => p
             .body
             .get(8..)
@@ -609,7 +567,7 @@ fn describe(data: &[u8]) -> String {
     };
     packets
         .iter()
-        .map(|p| match (p.pt, p.fmt) {
+        .map(|p| match (p.pt, p.count) {
             (PT_SR, _) => "SR".to_owned(),
             (PT_RR, _) => "RR".to_owned(),
             (202, _) => "SDES".to_owned(),

@@ -8,8 +8,8 @@ mod support;
 
 use std::time::Duration;
 
-use anyhow::{Result, bail, ensure};
-use support::incall::{self, call_and_connect, hang_up, ice_state, mark, wait_after};
+use anyhow::{Result, ensure};
+use support::incall::{self, call_and_connect, hang_up, restart_ice};
 use support::rig::{CallRig, RigOptions};
 
 /// restartIce + offer -> answer with a new ufrag, ICE connected again, audio grows, no BYE.
@@ -27,48 +27,13 @@ async fn scenario(rig: &mut CallRig) -> Result<()> {
     call_and_connect(rig, test).await?;
     rig.wait_inbound_energy(0.01, Duration::from_secs(10))
         .await?;
-    let old = ice_state(rig).await?;
-
-    let before = mark(rig).await?;
-    let started = tokio::time::Instant::now();
-    let ufrags = rig
-        .browser
-        .eval("return window.__gw.restartIce();", vec![])
-        .await?;
-    ensure!(
-        ufrags["before"] != ufrags["after"],
-        "restartIce() should give the browser's offer a new ufrag: {ufrags}"
-    );
-    let (_, answer) = wait_after(
-        rig,
-        before,
-        "answer to the new offer",
-        Duration::from_secs(10),
-        |m| m["type"] == "answer",
-    )
-    .await?;
-    let answered = started.elapsed();
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    let new = loop {
-        let now = ice_state(rig).await?;
-        let restarted = now["remoteUfrag"] != old["remoteUfrag"]
-            && now["signalingState"] == "stable"
-            && (now["iceConnectionState"] == "connected"
-                || now["iceConnectionState"] == "completed");
-        if restarted {
-            break now;
-        }
-        if tokio::time::Instant::now() >= deadline {
-            bail!(
-                "10 s after the new offer, no restarted ICE session: before {old}, now {now}; the gateway's answer: {answer}"
-            );
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
+    let restart = restart_ice(rig).await?;
     eprintln!(
-        "[{test}] answer {} ms after restartIce(), ICE connected again after {} ms: {old} -> {new}",
-        answered.as_millis(),
-        started.elapsed().as_millis()
+        "[{test}] answer {} ms after restartIce(), ICE connected again after {} ms: {} -> {}",
+        restart.answered.as_millis(),
+        restart.reconnected.as_millis(),
+        restart.old,
+        restart.new
     );
 
     let base = incall::inbound(rig).await?;

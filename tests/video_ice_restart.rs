@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail, ensure};
 use serde_json::Value;
-use support::incall::{self, ice_state, mark, wait_after};
+use support::incall::{self, restart_ice};
 use support::rig::{CallOptions, CallRig, RigOptions};
 use support::video::{inbound_video, metric, outbound_video, wait_frames_decoded};
 
@@ -62,34 +62,7 @@ async fn scenario(rig: &mut CallRig) -> Result<()> {
         "the gateway should have asked for keyframes at video start (twice per side counted once each), {GATEWAY_REQUESTS} = {own_before}"
     );
 
-    let old = ice_state(rig).await?;
-    let before = mark(rig).await?;
-    rig.browser
-        .eval("return window.__gw.restartIce();", vec![])
-        .await?;
-    wait_after(
-        rig,
-        before,
-        "answer to the new offer",
-        Duration::from_secs(10),
-        |m| m["type"] == "answer",
-    )
-    .await?;
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    loop {
-        let now = ice_state(rig).await?;
-        if now["remoteUfrag"] != old["remoteUfrag"]
-            && now["signalingState"] == "stable"
-            && (now["iceConnectionState"] == "connected"
-                || now["iceConnectionState"] == "completed")
-        {
-            break;
-        }
-        if tokio::time::Instant::now() >= deadline {
-            bail!("10 s after the new offer, no restarted ICE session: before {old}, now {now}");
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    restart_ice(rig).await?;
 
     // Two more of the gateway's own requests (at the restart, 1 s later), and a PLI at the browser.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(5);

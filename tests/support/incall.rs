@@ -226,3 +226,66 @@ pub(crate) fn direction(message: &str) -> &str {
         .find(|l| ["a=sendrecv", "a=sendonly", "a=recvonly", "a=inactive"].contains(l))
         .unwrap_or("a=sendrecv")
 }
+
+/// What [`restart_ice`] saw: the gateway's answer, the ICE state before and after, and how long
+/// the answer and the reconnection took from `restartIce()`.
+pub(crate) struct RestartedIce {
+    /// The gateway's `answer` message.
+    pub(crate) answer: Value,
+    /// `ice_state` before the restart.
+    pub(crate) old: Value,
+    /// `ice_state` once connected again.
+    pub(crate) new: Value,
+    /// From `restartIce()` to the answer.
+    pub(crate) answered: Duration,
+    /// From `restartIce()` to ICE connected again with the new credentials.
+    pub(crate) reconnected: Duration,
+}
+
+/// An ICE restart from the browser (RFC 8839 section 4.4.1.1.1): `restartIce()`, its new offer
+/// sent as `offer`, the gateway's answer applied; waits until ICE is connected again with the
+/// gateway's new credentials.
+pub(crate) async fn restart_ice(rig: &CallRig) -> Result<RestartedIce> {
+    let old = ice_state(rig).await?;
+    let before = mark(rig).await?;
+    let started = tokio::time::Instant::now();
+    let ufrags = rig
+        .browser
+        .eval("return window.__gw.restartIce();", vec![])
+        .await?;
+    if ufrags["before"] == ufrags["after"] {
+        bail!("restartIce() should give the browser's offer a new ufrag: {ufrags}");
+    }
+    let (_, answer) = wait_after(
+        rig,
+        before,
+        "answer to the new offer",
+        Duration::from_secs(10),
+        |m| m["type"] == "answer",
+    )
+    .await?;
+    let answered = started.elapsed();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let now = ice_state(rig).await?;
+        let restarted = now["remoteUfrag"] != old["remoteUfrag"]
+            && now["signalingState"] == "stable"
+            && (now["iceConnectionState"] == "connected"
+                || now["iceConnectionState"] == "completed");
+        if restarted {
+            return Ok(RestartedIce {
+                answer,
+                old,
+                new: now,
+                answered,
+                reconnected: started.elapsed(),
+            });
+        }
+        if tokio::time::Instant::now() >= deadline {
+            bail!(
+                "10 s after the new offer, no restarted ICE session: before {old}, now {now}; the gateway's answer: {answer}"
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}

@@ -17,6 +17,7 @@ pub(crate) mod odoo;
 pub(crate) mod page;
 pub(crate) mod ports;
 pub(crate) mod rig;
+pub(crate) mod rtcp;
 pub(crate) mod sipp;
 pub(crate) mod sipp_log;
 pub(crate) mod stub_http;

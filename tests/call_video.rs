@@ -185,6 +185,59 @@ async fn echo_scenario(rig: &mut CallRig) -> Result<()> {
     rig.sipp.expect_success(Duration::from_secs(10)).await
 }
 
+/// Asterisk answers H.264 only (`uas_echo_video_h264`, PT 99, packetization-mode 1, Constrained
+/// Baseline 42e01f; RFC 6184 section 8.2.2): the answer to the browser keeps H.264 alone at one of
+/// its payload types, with its own profile and packetization mode, and the echoed H.264 decodes.
+#[tokio::test]
+async fn h264_answer_passes_echoed_h264_through() {
+    let mut rig = CallRig::start("uas_echo_video_h264.xml")
+        .await
+        .unwrap_or_else(|e| panic!("{e:#}"));
+    let outcome = h264_scenario(&mut rig).await;
+    rig.finish(outcome).await;
+}
+
+async fn h264_scenario(rig: &mut CallRig) -> Result<()> {
+    let offer = rig.place_call(&video_call(Vec::new())).await?;
+    let offered_h264 = section(&offer, "video", "the browser's offer")?.payload_types_of("H264");
+    let answer = rig.wait_answer(Duration::from_secs(10)).await?;
+    let sdp = answer["sdp"].as_str().unwrap_or_default();
+    let video = section(sdp, "video", "the gateway's answer to the browser")?;
+    let answered = video.payload_types_of("H264");
+    ensure!(
+        video.port().is_some_and(|p| p != 0)
+            && answered.len() == 1
+            && offered_h264.contains(&answered[0])
+            && video.payload_types_of("VP8").is_empty(),
+        "the answer should keep one H.264 format the browser offered ({offered_h264:?}) and no VP8:\n{sdp}"
+    );
+    let fmtp = video
+        .attributes("fmtp")
+        .find(|f| f.starts_with(&format!("{} ", answered[0])))
+        .unwrap_or_default()
+        .to_owned();
+    ensure!(
+        fmtp.contains("packetization-mode=1") && fmtp.contains("profile-level-id=42"),
+        "the H.264 format answered should be packetization-mode 1 Constrained Baseline: {fmtp:?}"
+    );
+    rig.wait_state("connected", Duration::from_secs(15)).await?;
+    let stats = wait_frames_decoded(&rig.browser, 0, Duration::from_secs(15))
+        .await
+        .context("the H.264 video the browser sent should come back through the gateway")?;
+    let remote = wait_picture(&rig.browser, "remote", Duration::from_secs(10)).await?;
+    eprintln!("[call_video h264] answered fmtp {fmtp:?}; received {stats:?}; frame {remote:?}");
+    ensure!(
+        stats
+            .mime_type
+            .as_deref()
+            .is_some_and(|m| m.eq_ignore_ascii_case("video/H264")),
+        "the browser should receive H.264: {stats:?}"
+    );
+    rig.hangup().await?;
+    rig.wait_state("ended", Duration::from_secs(10)).await?;
+    rig.sipp.expect_success(Duration::from_secs(10)).await
+}
+
 /// The browser offers video with H.264 only; Asterisk (`uas_video_declined`) has VP8 only and
 /// declines the video stream with port 0 (RFC 3264 section 6). The call goes on with audio, the
 /// browser's answer rejects video (`m=video 0`), and the client gets a `no_video` warning.

@@ -419,6 +419,12 @@ impl MediaSession {
                     app.config.media.max_video_kbps,
                 ))
             }
+            (Some(v), None) => {
+                // The SIP side took a video codec the WebRTC stack matched to no format of the
+                // browser's: the call goes on with audio, the browser's answer rejects video.
+                tracing::warn!(call_id = %self.call_id, codec = ?v.codec, "video negotiated with the SIP side but refused by the WebRTC leg");
+                None
+            }
             _ => None,
         };
         let bridge = Bridge::new(

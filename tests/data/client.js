@@ -256,8 +256,8 @@ window.__gw = (() => {
   gw.outboundVideo = async (pc) => {
     const s = await rtpStats(pc || gw.sender || gw.pc, 'outbound-rtp', 'video');
     const r = s ? s.rtp : {};
-    const fields = ['packetsSent', 'framesEncoded', 'keyFramesEncoded', 'frameWidth', 'frameHeight', 'pliCount',
-      'firCount', 'nackCount'];
+    const fields = ['packetsSent', 'bytesSent', 'framesEncoded', 'keyFramesEncoded', 'frameWidth', 'frameHeight',
+      'pliCount', 'firCount', 'nackCount', 'targetBitrate'];
     const out = { mimeType: s ? s.mimeType : null };
     for (const f of fields) out[f] = r[f] || 0;
     return out;

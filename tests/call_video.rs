@@ -179,6 +179,26 @@ async fn echo_scenario(rig: &mut CallRig) -> Result<()> {
         later.frames_decoded > stats.frames_decoded + 5,
         "the received video should keep being decoded: {stats:?}, 1 s later {later:?}"
     );
+    // Asterisk's answer listed no RTCP keyframe feedback, so the gateway's own keyframe
+    // requests at video start also go as SIP INFO picture_fast_update (RFC 5168 section 7.1).
+    let infos = rig
+        .sipp
+        .logged()
+        .into_iter()
+        .filter(|m| !m.sent && m.is_request("INFO"))
+        .filter(|m| {
+            m.text
+                .to_ascii_lowercase()
+                .contains("content-type: application/media_control+xml")
+                && sip_body(&m.text).contains("<picture_fast_update/>")
+        })
+        .count();
+    ensure!(
+        infos >= 1,
+        "SIPp should have received an INFO picture_fast_update (its SDP listed no ccm fir / nack pli):\n{}",
+        rig.sipp.messages()
+    );
+    eprintln!("[call_video echo] INFO picture_fast_update received by SIPp: {infos}");
 
     rig.hangup().await?;
     rig.wait_state("ended", Duration::from_secs(10)).await?;

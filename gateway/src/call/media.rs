@@ -27,6 +27,8 @@ use crate::webrtc::{BrowserCodec, BrowserVideo, LegEvent, LegParams, WebrtcLeg};
 /// candidates only.
 pub(crate) const STUN_WAIT: Duration = Duration::from_millis(500);
 const RTCP_INTERVAL: Duration = Duration::from_secs(5);
+/// How often a call's housekeeping runs when nothing else wakes it.
+const HOUSEKEEPING_INTERVAL: Duration = Duration::from_secs(1);
 
 /// The sockets of one call; the leases return the ports when the call ends.
 pub(crate) struct Sockets {
@@ -195,6 +197,14 @@ pub(crate) struct MediaSession {
     last_rx_browser: Instant,
     rtcp: RtcpLeg,
     rtcp_due: Instant,
+    /// The once-a-second housekeeping (metrics flush, one-way and RTP timeout checks), on a fixed
+    /// grid so the call's timer deadline stays put from packet to packet.
+    housekeeping_due: Instant,
+    /// The call's one timer, kept across steps: re-armed only when the deadline changes, so a
+    /// packet costs no timer-wheel insertion and removal (issue 9).
+    timer: std::pin::Pin<Box<tokio::time::Sleep>>,
+    /// Where `timer` is armed.
+    timer_at: Instant,
     /// Receive buffers, one per socket: the three receives wait at the same time.
     buf_webrtc: Vec<u8>,
     buf_rtp: Vec<u8>,
@@ -252,6 +262,11 @@ impl MediaSession {
             last_rx_browser: Instant::now(),
             rtcp: RtcpLeg::new(rng.r#gen(), rng.r#gen()),
             rtcp_due: Instant::now() + RTCP_INTERVAL,
+            housekeeping_due: Instant::now() + HOUSEKEEPING_INTERVAL,
+            timer: Box::pin(tokio::time::sleep_until(
+                Instant::now() + HOUSEKEEPING_INTERVAL,
+            )),
+            timer_at: Instant::now() + HOUSEKEEPING_INTERVAL,
             buf_webrtc: vec![0u8; 2048],
             buf_rtp: vec![0u8; 2048],
             buf_rtcp: vec![0u8; 2048],
@@ -648,7 +663,7 @@ impl MediaSession {
         if let Some(ev) = self.drain() {
             return Some(ev);
         }
-        let mut deadline = self.rtcp_due.min(Instant::now() + Duration::from_secs(1));
+        let mut deadline = self.rtcp_due.min(self.housekeeping_due);
         if let Some(t) = self.media.as_mut().and_then(|m| m.leg.poll_timeout()) {
             deadline = deadline.min(Instant::from_std(t));
         }
@@ -668,6 +683,10 @@ impl MediaSession {
             .and_then(VideoPath::next_deadline)
         {
             deadline = deadline.min(due);
+        }
+        if deadline != self.timer_at {
+            self.timer.as_mut().reset(deadline);
+            self.timer_at = deadline;
         }
         let (vrtp, vrtcp) = match self.video_io.as_mut() {
             Some(v) => (
@@ -697,7 +716,7 @@ impl MediaSession {
                 Ok((n, _)) => { self.on_sip_video_rtcp(n); None }
                 Err(_) => None,
             },
-            _ = tokio::time::sleep_until(deadline) => self.on_tick(),
+            _ = self.timer.as_mut() => self.on_tick(),
         };
         event.or_else(|| self.drain())
     }
@@ -922,6 +941,9 @@ impl MediaSession {
             tracing::warn!(call_id = %self.call_id, "no STUN reply; host candidates only");
             self.srflx = Srflx::None;
             event = Some(MediaEvent::StunSettled);
+        }
+        if now >= self.housekeeping_due {
+            self.housekeeping_due = now + HOUSEKEEPING_INTERVAL;
         }
         let rtcp_due = now >= self.rtcp_due;
         if rtcp_due {

@@ -1,11 +1,13 @@
 //! The per-call RTP bridge (RFC 3550 §5.1 rewriting, Opus <-> G.711 transcoding, RFC 4733 relay
 //! and generation) fed arbitrary packets from both legs, and the RTCP parser (RFC 3550 §6.4, A.2)
-//! fed arbitrary compound packets. Never panics; every packet the bridge writes is valid RTP on
+//! and the video feedback parser (RFC 4585 §6, RFC 5104 §4.3.1, REMB) fed arbitrary compound
+//! packets. Never panics; every packet the bridge writes is valid RTP on
 //! the payload type negotiated for its leg; a parsed RR prints and parses back to the same blocks.
 #![no_main]
 
 use gateway::call::bridge::{Bridge, BridgeMode, DtmfSetup, LegIds};
 use gateway_media::G711Law;
+use gateway_media::feedback;
 use gateway_media::rtcp::{self, RtcpPacket};
 use gateway_media::rtp::{self, RtpHeader};
 use libfuzzer_sys::fuzz_target;
@@ -16,6 +18,7 @@ const TE_PT: u8 = 101;
 
 fn rtcp_packets(data: &[u8]) {
     let _ = rtp::is_rtcp(data);
+    let _ = feedback::keyframe_requested(data);
     let Ok(packets) = rtcp::parse_compound(data) else {
         return;
     };
@@ -53,6 +56,11 @@ fn rtcp_packets(data: &[u8]) {
             }
             RtcpPacket::Other { pt, count, body } => {
                 let _ = (pt, count, body.len());
+                // Video feedback (RFC 4585, RFC 5104, REMB) from the SIP side.
+                let other = RtcpPacket::Other { pt, count, body };
+                let _ = feedback::parse_feedback(&other);
+                let _ = feedback::fir_entries(&other).map(Iterator::count);
+                let _ = feedback::remb_ssrcs(&other).map(Iterator::count);
             }
         }
     }

@@ -27,6 +27,11 @@ fuzz_target!(|data: &[u8]| {
     let _ = message::to_tag(&msg);
     let _ = message::status_code(&msg);
     let _ = message::body(&msg);
+    // RFC 5168 keyframe requests arrive as INFO bodies: any body, any content type.
+    let _ = gateway_sip::media_control::is_picture_fast_update(
+        "application/media_control+xml",
+        message::body(&msg),
+    );
     if let rsip::SipMessage::Request(req) = &msg {
         let resp = message::response_for(req, 400, Some("Bad Request"), Some("fuzz"));
         let _ = message::parse(&message::to_bytes(&resp.into()));

@@ -125,6 +125,35 @@ impl MidCall {
         self.local = Some(sdp);
     }
 
+    /// The peer answered our offer with `answer`: a video call's codec is now fixed (the gateway
+    /// relays video without transcoding, and the browser's leg keeps its codec), so our video line
+    /// keeps only the format the answer chose (its first that we offered), and a later re-offer
+    /// from the peer without that codec is answered with video rejected. `initial`: the answer
+    /// that set up the call; one that declines video leaves the call without video for good.
+    pub(crate) fn settle_video(&mut self, answer: Option<&str>, initial: bool) {
+        let Some(ours) = self.video.as_mut() else {
+            return;
+        };
+        let theirs = answer.and_then(active_video);
+        let Some(theirs) = theirs else {
+            if initial {
+                self.video = None;
+            }
+            return;
+        };
+        let chosen = theirs.video_codecs().into_iter().find_map(|(c, _)| {
+            ours.formats
+                .iter()
+                .find(|f| f.video_codec() == Some(c))
+                .cloned()
+        });
+        match chosen {
+            Some(format) => ours.formats = vec![format],
+            None if initial => self.video = None,
+            None => {}
+        }
+    }
+
     /// The video codec in use: the first of the peer's active video line that our last SDP's
     /// active video line also lists.
     pub(crate) fn current_video_codec(&self) -> Option<VideoCodec> {
@@ -299,5 +328,40 @@ mod tests {
 
         let audio_only = MidCall::new(Some(head.to_owned()), None, Wish::BOTH);
         assert_eq!(audio_only.video, None);
+    }
+
+    /// The answer to our offer fixes the video codec: our line keeps the format it chose
+    /// (H.264 here, at our payload type); an initial answer declining video leaves the call
+    /// without video; a later answer declining it keeps the line (video may come back).
+    #[test]
+    fn answer_settles_the_video_codec() {
+        let head = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n\
+            m=audio 6000 RTP/AVP 0\r\n";
+        let video = "m=video 6002 RTP/AVP 100 99\r\na=rtpmap:100 VP8/90000\r\n\
+            a=rtpmap:99 H264/90000\r\na=fmtp:99 packetization-mode=1;profile-level-id=42e01f\r\n";
+        let ours = format!("{head}{video}");
+        let h264 = format!(
+            "{head}m=video 20078 RTP/AVP 126\r\na=rtpmap:126 H264/90000\r\n\
+             a=fmtp:126 packetization-mode=1;profile-level-id=42e01f\r\n"
+        );
+        let mut mid = MidCall::new(Some(ours.clone()), None, Wish::BOTH);
+        mid.settle_video(Some(&h264), true);
+        let line = mid.video.clone().unwrap();
+        assert_eq!(
+            line.formats.iter().map(|f| f.pt).collect::<Vec<_>>(),
+            vec![99],
+            "{line:?}"
+        );
+        // A re-INVITE answer declining video keeps it; one choosing nothing we have, too.
+        let declined = format!("{head}m=video 0 RTP/AVP 99\r\n");
+        mid.settle_video(Some(&declined), false);
+        assert_eq!(mid.video.as_ref(), Some(&line));
+
+        let mut rejected = MidCall::new(Some(ours.clone()), None, Wish::BOTH);
+        rejected.settle_video(Some(&declined), true);
+        assert_eq!(rejected.video, None);
+        let mut no_sdp = MidCall::new(Some(ours), None, Wish::BOTH);
+        no_sdp.settle_video(None, true);
+        assert_eq!(no_sdp.video, None);
     }
 }

@@ -214,6 +214,7 @@ impl<R: RngCore> UserAgent<R> {
                     leg.mid.local = Some(ours.sdp);
                 }
                 if let Some(sdp) = body_text(&resp.body) {
+                    leg.mid.settle_video(Some(&sdp), false);
                     if ours.purpose == Purpose::App || leg.mid.remote_changed(&sdp) {
                         events.push(SessionEvent::RemoteSdp {
                             sdp: sdp.clone(),

@@ -211,6 +211,10 @@ impl UacSession {
                 } else {
                     self.phase = Phase::Confirmed(dialog);
                     let sdp = body_text(&resp.body);
+                    // A 2xx without SDP (the answer came in a reliable 18x) settles nothing.
+                    if let Some(answer) = sdp.as_deref() {
+                        self.mid.settle_video(Some(answer), true);
+                    }
                     self.mid.remote = sdp.clone();
                     self.mid.peer_allows_update = allows_update(&resp.headers);
                     out.push(Action::Report(SessionEvent::Answered { sdp }));

@@ -244,50 +244,56 @@ impl Metrics {
             c(&self.setup_sum_us) as f64 / 1e6
         );
         let _ = writeln!(out, "webrtc_gateway_call_setup_seconds_count {count}");
-        for (leg, t) in [("webrtc", &self.webrtc), ("sip", &self.sip)] {
-            for (name, help, v) in [
-                (
-                    "rtp_packets_received_total",
-                    "RTP packets received, by leg.",
-                    &t.packets_in,
-                ),
-                (
-                    "rtp_bytes_received_total",
-                    "RTP bytes received, by leg.",
-                    &t.bytes_in,
-                ),
-                (
-                    "rtp_packets_sent_total",
-                    "RTP packets sent, by leg.",
-                    &t.packets_out,
-                ),
-                (
-                    "rtp_bytes_sent_total",
-                    "RTP bytes sent, by leg.",
-                    &t.bytes_out,
-                ),
-            ] {
-                let _ = writeln!(out, "# HELP webrtc_gateway_{name} {help}");
-                let _ = writeln!(out, "# TYPE webrtc_gateway_{name} counter");
-                let _ = writeln!(out, "webrtc_gateway_{name}{{leg=\"{leg}\"}} {}", c(v));
-            }
-        }
-        for (leg, t) in [("webrtc", &self.video_webrtc), ("sip", &self.video_sip)] {
-            for (name, help, v) in [
-                (
-                    "video_packets_received_total",
-                    "Video RTP packets received, by leg.",
-                    &t.packets_in,
-                ),
-                (
-                    "video_packets_sent_total",
-                    "Video RTP packets sent, by leg.",
-                    &t.packets_out,
-                ),
-            ] {
-                let _ = writeln!(out, "# HELP webrtc_gateway_{name} {help}");
-                let _ = writeln!(out, "# TYPE webrtc_gateway_{name} counter");
-                let _ = writeln!(out, "webrtc_gateway_{name}{{leg=\"{leg}\"}} {}", c(v));
+        // One HELP/TYPE per family, then its series (exposition format: a family is contiguous).
+        type Field = fn(&LegTotals) -> &AtomicU64;
+        type Legs<'a> = [(&'a str, &'a LegTotals); 2];
+        let families: [(&str, &str, Legs<'_>, Field); 6] = [
+            (
+                "rtp_packets_received_total",
+                "RTP packets received, by leg.",
+                [("webrtc", &self.webrtc), ("sip", &self.sip)],
+                |t| &t.packets_in,
+            ),
+            (
+                "rtp_bytes_received_total",
+                "RTP bytes received, by leg.",
+                [("webrtc", &self.webrtc), ("sip", &self.sip)],
+                |t| &t.bytes_in,
+            ),
+            (
+                "rtp_packets_sent_total",
+                "RTP packets sent, by leg.",
+                [("webrtc", &self.webrtc), ("sip", &self.sip)],
+                |t| &t.packets_out,
+            ),
+            (
+                "rtp_bytes_sent_total",
+                "RTP bytes sent, by leg.",
+                [("webrtc", &self.webrtc), ("sip", &self.sip)],
+                |t| &t.bytes_out,
+            ),
+            (
+                "video_packets_received_total",
+                "Video RTP packets received, by leg.",
+                [("webrtc", &self.video_webrtc), ("sip", &self.video_sip)],
+                |t| &t.packets_in,
+            ),
+            (
+                "video_packets_sent_total",
+                "Video RTP packets sent, by leg.",
+                [("webrtc", &self.video_webrtc), ("sip", &self.video_sip)],
+                |t| &t.packets_out,
+            ),
+        ];
+        for (name, help, legs, field) in families {
+            let _ = writeln!(out, "# HELP webrtc_gateway_{name} {help}");
+            let _ = writeln!(out, "# TYPE webrtc_gateway_{name} counter");
+            for (leg, t) in legs {
+                let _ = writeln!(
+                    out,
+                    "webrtc_gateway_{name}{{leg=\"{leg}\"}} {}",
+                    c(field(t))
+                );
             }
         }
         let _ = writeln!(
@@ -419,5 +425,35 @@ mod tests {
         assert!(text.contains("webrtc_gateway_rtp_lost_total 2"));
         assert!(text.contains("webrtc_gateway_registrations 3"));
         assert_eq!(escape("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
+    }
+    /// Text exposition format 0.0.4: one HELP and TYPE per family, and a family's series
+    /// together (strict parsers such as `promtool check metrics` refuse anything else).
+    #[test]
+    fn each_family_is_contiguous_with_one_help() {
+        let m = Metrics::default();
+        m.keyframe_request(KeyframeFrom::Browser);
+        m.video(LegCounts::default(), LegCounts::default());
+        let text = m.render(&[("webrtc_gateway_registrations", "Registered users.", 3.0)]);
+        let mut seen: Vec<String> = Vec::new();
+        for line in text.lines() {
+            if let Some(rest) = line.strip_prefix("# TYPE ") {
+                let name = rest.split(' ').next().unwrap_or_default().to_owned();
+                assert!(!seen.contains(&name), "TYPE {name} twice:\n{text}");
+                seen.push(name);
+                continue;
+            }
+            if line.starts_with('#') {
+                continue;
+            }
+            let series = line.split(['{', ' ']).next().unwrap_or_default();
+            let family = seen.last().cloned().unwrap_or_default();
+            let base = ["_bucket", "_sum", "_count"]
+                .iter()
+                .find_map(|s| series.strip_suffix(s))
+                .filter(|b| *b == family)
+                .unwrap_or(series);
+            assert_eq!(base, family, "{series} outside its family:\n{text}");
+        }
+        assert!(text.contains("webrtc_gateway_keyframe_requests_total{from=\"browser\"} 1"));
     }
 }

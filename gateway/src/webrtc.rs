@@ -15,8 +15,7 @@ use rtc::peer_connection::RTCPeerConnectionBuilder;
 use rtc::peer_connection::certificate::{CertificateParams, RTCCertificate};
 use rtc::peer_connection::configuration::RTCConfigurationBuilder;
 use rtc::peer_connection::configuration::interceptor_registry::{
-    configure_nack, configure_rtcp_reports, configure_simulcast_extension_headers,
-    configure_twcc_receiver_only,
+    configure_rtcp_reports, configure_simulcast_extension_headers, configure_twcc_receiver_only,
 };
 use rtc::peer_connection::configuration::media_engine::{
     MIME_TYPE_H264, MIME_TYPE_OPUS, MIME_TYPE_PCMA, MIME_TYPE_PCMU, MIME_TYPE_TELEPHONE_EVENT,
@@ -305,14 +304,15 @@ impl WebrtcLeg {
                 )
                 .map_err(stack)?;
         }
-        // Audio needs only the RTCP reports (issue 9: NACK and transport-cc feedback cost every
-        // packet and serve no audio codec here). Video adds NACK (generator and responder: the
-        // browser repairs loss on its hop), transport-cc toward the browser's send-side
-        // estimate, and the MID/RID header extensions BUNDLE demultiplexes with.
+        // Audio needs only the RTCP reports (issue 9: NACK and transport-cc feedback serve no
+        // audio codec here). Video adds NACK (generator and responder: the browser repairs loss
+        // on its hop), transport-cc toward the browser's send-side estimate (`rtc` negotiates it
+        // for the call's audio too then), and the MID/RID header extensions BUNDLE
+        // demultiplexes with.
         let mut registry = configure_rtcp_reports(Registry::new());
         if let Some(v) = &params.video {
             registry = registry.with(KEYFRAME_SLOT, KeyframeRequests::new(v.ssrc));
-            registry = configure_nack(registry, &mut media_engine);
+            registry = nack(registry, &mut media_engine);
             configure_simulcast_extension_headers(&mut media_engine).map_err(stack)?;
             registry = configure_twcc_receiver_only(registry, &mut media_engine).map_err(stack)?;
         }
@@ -615,7 +615,7 @@ impl WebrtcLeg {
             return;
         };
         if asks_keyframe(packets, v.params.ssrc) {
-            tracing::debug!("keyframe request from the browser");
+            tracing::trace!("keyframe request from the browser");
             self.keyframe_requested = true;
         }
     }
@@ -781,6 +781,34 @@ impl WebrtcLeg {
             tracing::trace!(error = %e, "webrtc close");
         }
     }
+}
+
+/// Packets of our video kept for the browser's NACKs (RFC 4585 §6.2.1): ~2.5 s at 1 Mbit/s
+/// (`rtc`'s default 1024 held ~1.2 MB per video call, ten times the rest of a call).
+const NACK_HISTORY: u16 = 256;
+
+/// `rtc`'s `configure_nack` with a shorter send history ([`NACK_HISTORY`]).
+fn nack(registry: Registry, media_engine: &mut MediaEngine) -> Registry {
+    for parameter in ["", "pli"] {
+        media_engine.register_feedback(
+            RTCPFeedback {
+                typ: "nack".to_owned(),
+                parameter: parameter.to_owned(),
+            },
+            RtpCodecKind::Video,
+        );
+    }
+    registry
+        .with(
+            rtc::interceptor::Slot::NackResponder,
+            rtc::interceptor::NackResponderBuilder::new()
+                .with_size(NACK_HISTORY)
+                .build(),
+        )
+        .with(
+            rtc::interceptor::Slot::NackGenerator,
+            rtc::interceptor::NackGeneratorBuilder::new().build(),
+        )
 }
 
 /// Where [`KeyframeRequests`] sits in the interceptor chain: above every built-in slot, so it

@@ -26,6 +26,9 @@ pub(crate) struct InCall {
     /// Codecs we offered toward SIP (outbound) or the one we answered with (inbound).
     codecs: Vec<AudioCodec>,
     held: bool,
+    /// Our video line once the call's video codec is settled (one format): what `local.video`
+    /// returns to when the phone adds video back after removing it (RFC 3264 §8.4).
+    video: Option<sdp::VideoLine>,
 }
 
 impl InCall {
@@ -37,6 +40,20 @@ impl InCall {
             local,
             codecs,
             held: false,
+            video: None,
+        }
+    }
+
+    /// The call's video relays `codec`: our later offers list that format alone, so the phone
+    /// cannot move the call to a codec the browser's leg does not have (no video transcoding).
+    pub(crate) fn video_settled(&mut self, codec: sdp::VideoCodec) {
+        if let Some(line) = self.local.video.as_mut().filter(|v| v.is_active()) {
+            line.formats.retain(|f| f.video_codec() == Some(codec));
+            if line.formats.is_empty() {
+                self.local.video = self.local.video.as_ref().map(sdp::VideoLine::rejected);
+                return;
+            }
+            self.video = Some(line.clone());
         }
     }
 
@@ -134,6 +151,12 @@ impl InCall {
                 self.browser_digit(app, d);
                 Vec::new()
             }
+            MediaEvent::PictureFastUpdate => {
+                let _ = app.sip.send(SipCommand::PictureFastUpdate {
+                    handle: self.handle,
+                });
+                Vec::new()
+            }
             MediaEvent::OneWay(side, ms) => {
                 let from = match side {
                     gateway_media::quality::Side::Webrtc => "the browser",
@@ -221,6 +244,24 @@ impl InCall {
         };
         media.retarget(neg.remote_addr, neg.remote_rtcp);
         media.follow_video(&parsed);
+        // Our next offer (hold) shows video as the phone left it: removed stays removed, and
+        // added back is our settled line again, in the direction we last offered.
+        if let Some(ours) = &self.video {
+            let active = parsed.video.as_ref().is_some_and(|v| v.is_active());
+            let direction = self
+                .local
+                .audio
+                .as_ref()
+                .map_or(Direction::SendRecv, |a| a.direction);
+            self.local.video = Some(if active {
+                sdp::VideoLine {
+                    direction,
+                    ..ours.clone()
+                }
+            } else {
+                sdp::VideoLine::rejected(ours)
+            });
+        }
         if let Err(e) = media.follow_codec(neg.sip_codec, neg.sip_pt, neg.telephone_event) {
             tracing::warn!(call_id = %self.call_id, error = %e, "cannot follow the phone's codec change");
         }

@@ -180,7 +180,7 @@ impl Inbound {
         let video = call
             .sdp
             .as_deref()
-            .and_then(|s| SipSdp::parse(s).ok())
+            .and_then(|s| parse_sip_sdp(s, app.config.limits.max_sdp_line).ok())
             .and_then(|s| s.video)
             .is_some_and(|v| v.is_active() && !v.video_codecs().is_empty());
         let mut media = match MediaSession::bind(&app, &call_id, video).await {
@@ -479,10 +479,20 @@ impl Inbound {
                 media.sip_video_port(),
                 self.app.config.media.ip,
             ) {
-                Ok((plan, sip_answer)) => match media.build(&self.app, &sdp, &plan) {
+                Ok((plan, mut sip_answer)) => match media.build(&self.app, &sdp, &plan) {
                     Ok(answer) => {
+                        // The WebRTC leg may refuse the codec (see `MediaSession::build`): then
+                        // our 200 declines video too, rather than take a stream nobody plays.
+                        let refused = plan.video.is_some() && media.video_codec().is_none();
+                        if refused {
+                            sip_answer.video =
+                                sip_answer.video.as_ref().map(sdp::VideoLine::rejected);
+                        }
+                        let no_video = plan
+                            .no_video
+                            .or(refused.then_some(sdp::NoVideo::NoCommonCodec));
                         if let Some(why @ (sdp::NoVideo::NoCommonCodec | sdp::NoVideo::Unusable)) =
-                            plan.no_video
+                            no_video
                         {
                             tracing::info!(call_id = %self.call_id, %why, "inbound video call without video");
                             self.to_device(
@@ -524,12 +534,11 @@ impl Inbound {
             }
         };
         let (sip_answer, codecs) = sip_answer;
-        self.in_call = Some(InCall::new(
-            &self.call_id,
-            self.call.handle,
-            sip_answer.clone(),
-            codecs,
-        ));
+        let mut in_call = InCall::new(&self.call_id, self.call.handle, sip_answer.clone(), codecs);
+        if let Some(codec) = media.video_codec() {
+            in_call.video_settled(codec);
+        }
+        self.in_call = Some(in_call);
         // First answer wins: every other device stops ringing.
         let actions = self.ringer.accept(session_id);
         self.apply(actions);
@@ -608,7 +617,7 @@ impl Inbound {
         mut self,
         end: End,
         stats: serde_json::Value,
-        video_codec: Option<&'static str>,
+        video_codec: Option<sdp::VideoCodec>,
     ) {
         self.app.hub.remove_call(&self.call_id);
         let (code, reason) = end;
@@ -626,7 +635,7 @@ impl Inbound {
         });
         fields.insert("duration".into(), duration.into());
         if let Some(c) = video_codec {
-            fields.insert("video_codec".into(), c.into());
+            fields.insert("video_codec".into(), c.encoding_name().into());
         }
         if !stats.is_null() {
             fields.insert("stats".into(), stats.clone());

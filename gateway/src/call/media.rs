@@ -17,7 +17,7 @@ use tokio::time::Instant;
 use super::bridge::{Bridge, BridgeMode, DtmfError, DtmfSetup, LegIds};
 use super::rtcp_leg::RtcpLeg;
 use super::stun;
-use super::video::{self, SipSource, VideoPath, VideoSockets};
+use super::video::{self, SipSource, StreamIds, VideoPath, VideoSockets};
 use crate::app::App;
 use crate::metrics::{KeyframeFrom, LegCounts};
 use crate::signaling::messages::IceCandidate;
@@ -425,15 +425,22 @@ impl MediaSession {
         )
         .map_err(|e| e.to_string())?;
         let video = match (&plan.video, leg.video_pt()) {
-            (Some(v), Some(_)) => {
-                self.app.metrics.video_active(1);
-                Some(VideoPath::new(
-                    v.clone(),
-                    rng.r#gen(),
-                    video_ssrc,
-                    app.config.media.max_video_kbps,
-                ))
-            }
+            (Some(v), Some(_)) => Some(VideoPath::new(
+                v.clone(),
+                StreamIds {
+                    ssrc: rng.r#gen(),
+                    seq: rng.r#gen(),
+                    ts: rng.r#gen(),
+                },
+                StreamIds {
+                    ssrc: video_ssrc,
+                    seq: rng.r#gen(),
+                    ts: rng.r#gen(),
+                },
+                app.config.media.max_video_kbps,
+                self.rtcp.cname(),
+                Instant::now(),
+            )),
             (Some(v), None) => {
                 // The SIP side took a video codec the WebRTC stack matched to no format of the
                 // browser's: the call goes on with audio, the browser's answer rejects video.
@@ -466,6 +473,10 @@ impl MediaSession {
         }
         if plan.browser_kind != plan.sip_codec {
             self.app.metrics.transcoding(1);
+        }
+        // Counted only once nothing can fail any more: `close` takes it back.
+        if video.is_some() {
+            self.app.metrics.video_active(1);
         }
         self.codecs = Some((plan.browser_kind, plan.sip_codec));
         tracing::info!(
@@ -512,12 +523,12 @@ impl MediaSession {
         }
     }
 
-    /// The video codec relayed (`VP8`, `H264`), if the call has video.
-    pub(crate) fn video_codec(&self) -> Option<&'static str> {
+    /// The video codec relayed, if the call has video.
+    pub(crate) fn video_codec(&self) -> Option<VideoCodec> {
         self.media
             .as_ref()
             .and_then(|m| m.video.as_ref())
-            .map(|v| v.plan().codec.encoding_name())
+            .map(|v| v.plan().codec)
     }
 
     /// Follows the SIP side's video after a re-INVITE or UPDATE.
@@ -680,7 +691,7 @@ impl MediaSession {
             .as_ref()
             .filter(|m| m.leg.is_connected())
             .and_then(|m| m.video.as_ref())
-            .and_then(VideoPath::next_deadline)
+            .and_then(|v| v.next_deadline(Instant::now()))
         {
             deadline = deadline.min(due);
         }
@@ -713,7 +724,7 @@ impl MediaSession {
                 Err(_) => None,
             },
             r = video::recv(vrtcp) => match r {
-                Ok((n, _)) => { self.on_sip_video_rtcp(n); None }
+                Ok((n, from)) => { self.on_sip_video_rtcp(from, n); None }
                 Err(_) => None,
             },
             _ = self.timer.as_mut() => self.on_tick(),
@@ -752,7 +763,8 @@ impl MediaSession {
         while let Some(pkt) = m.leg.poll_rtp() {
             if video_pt == Some(pkt.header.payload_type) {
                 if let (Some(v), Some(io)) = (m.video.as_mut(), self.video_io.as_ref())
-                    && let Some((n, dest)) = v.browser_to_sip(&pkt, &mut self.out, self.remote_hold)
+                    && let Some((n, dest)) =
+                        v.browser_to_sip(Instant::now(), &pkt, &mut self.out, self.remote_hold)
                 {
                     let _ = io.rtp.try_send_to(&self.out[..n], dest);
                 }
@@ -890,15 +902,22 @@ impl MediaSession {
             proxy_ip: self.proxy_ip,
             trusted: &self.trusted,
         };
-        v.sip_to_browser(from, &io.buf_rtp[..n], &source, &mut m.leg);
+        v.sip_to_browser(Instant::now(), from, &io.buf_rtp[..n], &source, &mut m.leg);
     }
 
-    fn on_sip_video_rtcp(&mut self, n: usize) {
+    fn on_sip_video_rtcp(&mut self, from: SocketAddr, n: usize) {
         let (Some(m), Some(io)) = (self.media.as_mut(), self.video_io.as_ref()) else {
             return;
         };
         if let Some(v) = m.video.as_mut()
-            && v.on_sip_rtcp(&io.buf_rtcp[..n])
+            && v.on_sip_rtcp(
+                from,
+                &io.buf_rtcp[..n],
+                &SipSource {
+                    proxy_ip: self.proxy_ip,
+                    trusted: &self.trusted,
+                },
+            )
         {
             self.app.metrics.keyframe_request(KeyframeFrom::Sip);
         }

@@ -198,7 +198,7 @@ pub(super) async fn run(
     });
     fields.insert("duration".into(), duration.into());
     if let Some(c) = video_codec {
-        fields.insert("video_codec".into(), c.into());
+        fields.insert("video_codec".into(), c.encoding_name().into());
     }
     if !stats.is_null() {
         fields.insert("stats".into(), stats.clone());
@@ -330,7 +330,6 @@ impl Outbound {
                         self.hangup();
                     }
                     Some(MediaEvent::StunSettled) => self.answer_deferred(media),
-                    Some(MediaEvent::PictureFastUpdate) => self.picture_fast_update(),
                     Some(other) => {
                         for r in self.in_call.on_media(&self.app, other) {
                             self.send(r);
@@ -339,15 +338,6 @@ impl Outbound {
                     None => {}
                 },
             }
-        }
-    }
-
-    /// Asks the SIP side for a keyframe with SIP INFO (RFC 5168).
-    fn picture_fast_update(&self) {
-        if self.echo.is_none() {
-            let _ = self.app.sip.send(SipCommand::PictureFastUpdate {
-                handle: self.handle,
-            });
         }
     }
 
@@ -406,9 +396,17 @@ impl Outbound {
             self.app.config.limits.max_sdp_line,
         )?;
         let answer = media.build(&self.app, &self.req.offer_sdp, &plan)?;
-        if let Some(why) = plan.no_video {
+        // The WebRTC leg may refuse the codec the phone took (see `MediaSession::build`).
+        let refused = plan.video.is_some() && media.video_codec().is_none();
+        if let Some(why) = plan
+            .no_video
+            .or(refused.then_some(sdp::NoVideo::NoCommonCodec))
+        {
             self.no_video(why);
             self.in_call.video_rejected();
+        }
+        if let Some(codec) = media.video_codec() {
+            self.in_call.video_settled(codec);
         }
         self.send(ServerMessage::Answer {
             reference: Some(self.req.reference.clone()),
@@ -509,6 +507,11 @@ impl Outbound {
                             self.app.config.limits.max_sdp_line,
                         ) {
                             media.retarget(plan.sip_remote, plan.sip_rtcp_remote);
+                        }
+                        if let Ok(answer) =
+                            super::media::parse_sip_sdp(&sdp, self.app.config.limits.max_sdp_line)
+                        {
+                            media.follow_video(&answer);
                         }
                     }
                     None => {}

@@ -49,6 +49,12 @@ impl RtcpLeg {
         }
     }
 
+    /// The call's CNAME (RFC 3550 §6.5.1: one per participant, so the SIP side's video RTCP
+    /// uses it too and the peer can pair the two streams).
+    pub(crate) fn cname(&self) -> [u8; 16] {
+        self.cname
+    }
+
     /// Records an RTP packet we sent to the SIP side.
     pub(crate) fn on_sent(&mut self, packet: &[u8]) {
         if let Ok(h) = RtpHeader::parse(packet) {

@@ -25,11 +25,10 @@ pub(crate) const KEYFRAME_MIN_INTERVAL: Duration = Duration::from_millis(300);
 pub(crate) const KEYFRAME_START: [Duration; 2] = [Duration::ZERO, Duration::from_secs(1)];
 /// How soon a keyframe request that could not go out is tried again.
 pub(crate) const KEYFRAME_RETRY: Duration = Duration::from_millis(50);
+/// How many times (each [`KEYFRAME_RETRY`] apart) before giving that request up.
+pub(crate) const KEYFRAME_RETRIES: u32 = 40;
 /// How often the browser is told the bitrate cap (REMB).
 const REMB_INTERVAL: Duration = Duration::from_secs(1);
-/// The SDES CNAME of the gateway's video RTCP toward the SIP side (RFC 4585 §3.1 wants one
-/// in every compound feedback packet).
-const CNAME: &[u8] = b"webrtc-gateway";
 /// A video frame at 30 frames/s in the 90 kHz RTP clock: the timestamp step on a source change.
 const FRAME_TICKS: u32 = 3000;
 
@@ -71,14 +70,11 @@ impl Toward {
         self.wanted && self.last.is_none_or(|l| now >= l + KEYFRAME_MIN_INTERVAL)
     }
 
-    fn deadline(&self) -> Option<Instant> {
+    fn deadline(&self, now: Instant) -> Option<Instant> {
         if !self.wanted {
             return None;
         }
-        Some(
-            self.last
-                .map_or(Instant::now(), |l| l + KEYFRAME_MIN_INTERVAL),
-        )
+        Some(self.last.map_or(now, |l| l + KEYFRAME_MIN_INTERVAL))
     }
 }
 
@@ -89,6 +85,8 @@ pub(crate) struct KeyframePacer {
     to_browser: Toward,
     /// The gateway's own requests still to come (both sides), earliest first.
     scheduled: Vec<Instant>,
+    /// Retries of the request toward the browser while its video SSRC is unknown.
+    browser_retries: u32,
 }
 
 /// What is due now.
@@ -106,6 +104,7 @@ impl KeyframePacer {
     /// Video (re)starts: the gateway asks both sides at [`KEYFRAME_START`] from `now`.
     pub(crate) fn start(&mut self, now: Instant) {
         self.scheduled = KEYFRAME_START.iter().map(|d| now + *d).collect();
+        self.browser_retries = 0;
     }
 
     /// The browser asked for a keyframe of the video it receives: the SIP side is asked.
@@ -113,9 +112,10 @@ impl KeyframePacer {
         self.to_sip.wanted = true;
     }
 
-    /// The SIP side asked for a keyframe: the browser is asked.
+    /// The SIP side asked for a keyframe (or starts receiving again): the browser is asked.
     pub(crate) fn sip_asked(&mut self) {
         self.to_browser.wanted = true;
+        self.browser_retries = 0;
     }
 
     /// The requests due at `now`; each one reported is taken as sent.
@@ -147,20 +147,26 @@ impl KeyframePacer {
     }
 
     /// A request toward the browser could not go out at `now` (its video SSRC is unknown until
-    /// its first video packet): it is tried again [`KEYFRAME_RETRY`] later.
+    /// its first video packet): it is tried again [`KEYFRAME_RETRY`] later, up to
+    /// [`KEYFRAME_RETRIES`] times (a browser that sends no video never gets one; the next
+    /// request starts over).
     pub(crate) fn browser_retry(&mut self, now: Instant) {
+        if self.browser_retries >= KEYFRAME_RETRIES {
+            return;
+        }
+        self.browser_retries += 1;
         self.to_browser = Toward {
             wanted: true,
             last: Some(now + KEYFRAME_RETRY - KEYFRAME_MIN_INTERVAL),
         };
     }
 
-    /// The next time something may come due.
-    pub(crate) fn next_deadline(&self) -> Option<Instant> {
+    /// The next time something may come due, as seen at `now`.
+    pub(crate) fn next_deadline(&self, now: Instant) -> Option<Instant> {
         [
             self.scheduled.first().copied(),
-            self.to_sip.deadline(),
-            self.to_browser.deadline(),
+            self.to_sip.deadline(now),
+            self.to_browser.deadline(now),
         ]
         .into_iter()
         .flatten()
@@ -190,6 +196,8 @@ pub(crate) struct VideoPath {
     epoch: Instant,
     /// The SIP side removed video (re-INVITE with port 0): nothing flows either way.
     removed: bool,
+    /// The call's CNAME, in our RTCP toward the SIP side.
+    cname: [u8; 16],
     /// Since when the browser's video is not forwarded to the SIP side (video removed, SIP side
     /// not receiving): the stream resumes without a sequence gap (see [`StreamRewriter::resume`]).
     sip_paused: Option<Instant>,
@@ -197,9 +205,35 @@ pub(crate) struct VideoPath {
     browser_paused: Option<Instant>,
 }
 
+/// Whether the compound RTCP `data` holds a PLI (RFC 4585 §6.3.1) or FIR (RFC 5104 §4.3.1)
+/// about the stream `ssrc`.
+fn asks_keyframe_of(data: &[u8], ssrc: u32) -> bool {
+    let Ok(packets) = gateway_media::rtcp::parse_compound(data) else {
+        return false;
+    };
+    packets
+        .into_iter()
+        .any(|p| match feedback::parse_feedback(&p) {
+            Some(feedback::Feedback::Pli { media_ssrc, .. }) => media_ssrc == ssrc,
+            Some(feedback::Feedback::Fir { .. }) => {
+                feedback::fir_entries(&p).is_some_and(|mut e| e.any(|e| e.ssrc == ssrc))
+            }
+            _ => false,
+        })
+}
+
 /// The media time between `since` and `now` in the 90 kHz video clock.
 fn ticks_since(since: Instant, now: Instant) -> u32 {
     (now.duration_since(since).as_secs_f64() * 90_000.0) as u64 as u32
+}
+
+/// The identifiers of one direction of a video stream: the SSRC written, and the first
+/// sequence number and timestamp (random, RFC 3550 §5.1), chosen by the caller.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct StreamIds {
+    pub(crate) ssrc: u32,
+    pub(crate) seq: u16,
+    pub(crate) ts: u32,
 }
 
 /// What the video path needs from the call to forward SIP-side packets.
@@ -211,23 +245,28 @@ pub(crate) struct SipSource<'a> {
 }
 
 impl VideoPath {
-    /// The video path of `plan`, sending to the SIP side with `sip_ssrc`, and toward the
-    /// browser with the leg's video SSRC `browser_ssrc`.
-    pub(crate) fn new(plan: VideoPlan, sip_ssrc: u32, browser_ssrc: u32, max_kbps: u32) -> Self {
-        let mut rng = rand::thread_rng();
-        use rand::Rng;
-        let now = Instant::now();
+    /// The video path of `plan`, sending to the SIP side with `to_sip`, and toward the browser
+    /// with `to_browser` (its SSRC the leg's video SSRC), in the call's RTCP `cname`.
+    pub(crate) fn new(
+        plan: VideoPlan,
+        to_sip: StreamIds,
+        to_browser: StreamIds,
+        max_kbps: u32,
+        cname: [u8; 16],
+        now: Instant,
+    ) -> Self {
         Self {
             sip_remote: plan.remote_addr,
             sip_rtcp_remote: plan.remote_rtcp,
             plan,
             latched: None,
-            to_sip: StreamRewriter::new(sip_ssrc, rng.r#gen(), rng.r#gen())
+            to_sip: StreamRewriter::new(to_sip.ssrc, to_sip.seq, to_sip.ts)
                 .with_default_gap(FRAME_TICKS)
                 .with_marker_passthrough(),
-            to_browser: StreamRewriter::new(browser_ssrc, rng.r#gen(), rng.r#gen())
+            to_browser: StreamRewriter::new(to_browser.ssrc, to_browser.seq, to_browser.ts)
                 .with_default_gap(FRAME_TICKS)
                 .with_marker_passthrough(),
+            cname,
             sip_paused: None,
             browser_paused: None,
             sip_peer_ssrc: None,
@@ -285,10 +324,12 @@ impl VideoPath {
         }
         self.plan.sip_pt = f.pt;
         self.plan.sip_feedback = f.feedback();
-        self.plan.direction = if rtp.ip().is_unspecified() {
-            Direction::Inactive
-        } else {
-            l.direction
+        // `c=0.0.0.0` is the legacy hold (RFC 3264 §8.4): the phone receives nothing, and may
+        // still send (as in `plan_inbound_video` / `choose_video_answer`).
+        self.plan.direction = match (rtp.ip().is_unspecified(), l.direction) {
+            (false, d) => d,
+            (true, Direction::SendRecv | Direction::SendOnly) => Direction::SendOnly,
+            (true, Direction::RecvOnly | Direction::Inactive) => Direction::Inactive,
         };
         if was_removed {
             self.pacer.start(now);
@@ -313,20 +354,20 @@ impl VideoPath {
     /// `held`: the phone holds the call (legacy hold or `sendonly`), nothing goes to it.
     pub(crate) fn browser_to_sip(
         &mut self,
+        now: Instant,
         pkt: &rtc::rtp::Packet,
         out: &mut [u8],
         held: bool,
     ) -> Option<(usize, SocketAddr)> {
         self.counts.0.packets_in += 1;
         self.counts.0.bytes_in += pkt.payload.len() as u64;
-        let arrival = self.clock_now();
+        let arrival = self.clock(now);
         self.browser_rx.on_packet(
             pkt.header.sequence_number,
             pkt.header.timestamp,
             arrival,
             pkt.payload.len(),
         );
-        let now = Instant::now();
         if held || !self.sip_receives() {
             self.sip_paused.get_or_insert(now);
             return None;
@@ -340,6 +381,9 @@ impl VideoPath {
         };
         let mut f = match self.sip_paused.take() {
             Some(since) => {
+                // The phone's decoder starts again mid-stream: it needs a keyframe (the
+                // continuous sequence numbers hide the pause from it).
+                self.pacer.sip_asked();
                 self.to_sip.resume();
                 self.to_sip.rewrite_with_gap(input, ticks_since(since, now))
             }
@@ -359,6 +403,7 @@ impl VideoPath {
     /// type.
     pub(crate) fn sip_to_browser(
         &mut self,
+        now: Instant,
         from: SocketAddr,
         data: &[u8],
         source: &SipSource<'_>,
@@ -376,11 +421,10 @@ impl VideoPath {
         let payload = h.payload(data);
         self.counts.1.packets_in += 1;
         self.counts.1.bytes_in += data.len() as u64;
-        let arrival = self.clock_now();
+        let arrival = self.clock(now);
         self.sip_rx
             .on_packet(h.seq, h.timestamp, arrival, payload.len());
         self.sip_peer_ssrc = Some(h.ssrc);
-        let now = Instant::now();
         if !matches!(
             self.plan.direction,
             Direction::SendRecv | Direction::SendOnly
@@ -390,6 +434,7 @@ impl VideoPath {
         }
         let f = match self.browser_paused.take() {
             Some(since) => {
+                self.pacer.browser_asked();
                 self.to_browser.resume();
                 self.to_browser
                     .rewrite_with_gap(h.fields(), ticks_since(since, now))
@@ -399,7 +444,7 @@ impl VideoPath {
         self.counts.0.packets_out += 1;
         self.counts.0.bytes_out += payload.len() as u64;
         leg.send_video_rtp(
-            Instant::now().into_std(),
+            now.into_std(),
             f.seq,
             f.ts,
             f.marker,
@@ -428,13 +473,25 @@ impl VideoPath {
         }
     }
 
-    /// RTCP from the SIP side's video: a PLI or FIR asks the browser for a keyframe.
-    pub(crate) fn on_sip_rtcp(&mut self, data: &[u8]) -> bool {
-        if !self.removed && feedback::keyframe_requested(data) {
-            self.pacer.sip_asked();
-            return true;
+    /// RTCP from `from` on the SIP side's video RTCP port: a PLI or FIR about our video asks
+    /// the browser for a keyframe. Only from the SIP side's address (or Asterisk's, or a trunk
+    /// source), and only naming the SSRC we send with: anyone else could make the browser send
+    /// keyframes at will.
+    pub(crate) fn on_sip_rtcp(
+        &mut self,
+        from: SocketAddr,
+        data: &[u8],
+        source: &SipSource<'_>,
+    ) -> bool {
+        let known = from.ip() == self.sip_rtcp_remote.ip()
+            || self.latched.is_some_and(|l| l.ip() == from.ip())
+            || from.ip() == source.proxy_ip
+            || source.trusted.iter().any(|r| r.contains(from.ip()));
+        if self.removed || !known || !asks_keyframe_of(data, self.to_sip.out_ssrc()) {
+            return false;
         }
-        false
+        self.pacer.sip_asked();
+        true
     }
 
     /// Writes the keyframe request toward the SIP side (an empty RR then FIR, or PLI when the SIP
@@ -447,13 +504,13 @@ impl VideoPath {
         let ours = self.to_sip.out_ssrc();
         let media = self.sip_peer_ssrc.unwrap_or(0);
         let n = match self.plan.sip_keyframe_request() {
-            RtcpFeedback::NackPli => {
-                feedback::write_rr_with(out, ours, CNAME, |b| feedback::write_pli(b, ours, media))
-            }
+            RtcpFeedback::NackPli => feedback::write_rr_with(out, ours, &self.cname, |b| {
+                feedback::write_pli(b, ours, media)
+            }),
             _ => {
                 self.fir_seq = self.fir_seq.wrapping_add(1);
                 let seq = self.fir_seq;
-                feedback::write_rr_with(out, ours, CNAME, |b| {
+                feedback::write_rr_with(out, ours, &self.cname, |b| {
                     feedback::write_fir(b, ours, media, seq)
                 })
             }
@@ -466,11 +523,12 @@ impl VideoPath {
     /// `picture_fast_update` (RFC 5168): when its SDP listed no RTCP keyframe feedback, it may
     /// know only that.
     pub(crate) fn sip_wants_info(&self) -> bool {
-        !self
-            .plan
-            .sip_feedback
-            .iter()
-            .any(|f| matches!(f, RtcpFeedback::CcmFir | RtcpFeedback::NackPli))
+        !self.removed
+            && !self
+                .plan
+                .sip_feedback
+                .iter()
+                .any(|f| matches!(f, RtcpFeedback::CcmFir | RtcpFeedback::NackPli))
     }
 
     /// Sends the REMB due at `now` to the browser.
@@ -484,8 +542,8 @@ impl VideoPath {
     }
 
     /// The next deadline of the video path.
-    pub(crate) fn next_deadline(&self) -> Option<Instant> {
-        [self.pacer.next_deadline(), self.remb_due]
+    pub(crate) fn next_deadline(&self, now: Instant) -> Option<Instant> {
+        [self.pacer.next_deadline(now), self.remb_due]
             .into_iter()
             .flatten()
             .min()
@@ -516,8 +574,8 @@ impl VideoPath {
     }
 
     /// The 90 kHz arrival clock for jitter.
-    fn clock_now(&self) -> u32 {
-        (Instant::now().duration_since(self.epoch).as_secs_f64() * 90_000.0) as u64 as u32
+    fn clock(&self, now: Instant) -> u32 {
+        ticks_since(self.epoch, now)
     }
 }
 
@@ -538,17 +596,17 @@ mod tests {
         let mut p = KeyframePacer::default();
         let t0 = Instant::now();
         assert_eq!(p.poll(t0), KeyframesDue::default());
-        assert_eq!(p.next_deadline(), None);
+        assert_eq!(p.next_deadline(t0), None);
         p.start(t0);
         let due = p.poll(t0);
         assert!(due.to_sip && due.to_browser);
         assert_eq!(due.own, 1);
-        assert_eq!(p.next_deadline(), Some(t0 + Duration::from_secs(1)));
+        assert_eq!(p.next_deadline(t0), Some(t0 + Duration::from_secs(1)));
         // A browser PLI 100 ms later waits for the 300 ms spacing.
         p.browser_asked();
         let t1 = t0 + Duration::from_millis(100);
         assert_eq!(p.poll(t1), KeyframesDue::default());
-        assert_eq!(p.next_deadline(), Some(t0 + KEYFRAME_MIN_INTERVAL));
+        assert_eq!(p.next_deadline(t0), Some(t0 + KEYFRAME_MIN_INTERVAL));
         let due = p.poll(t0 + KEYFRAME_MIN_INTERVAL);
         assert!(due.to_sip && !due.to_browser);
         // Many requests in one window make one request.
@@ -565,7 +623,7 @@ mod tests {
         let due = p.poll(t0 + Duration::from_secs(1));
         assert!(due.to_sip && due.to_browser);
         assert_eq!(due.own, 1);
-        assert_eq!(p.next_deadline(), None);
+        assert_eq!(p.next_deadline(t0), None);
     }
 
     /// A request toward a browser whose SSRC is unknown is retried 50 ms later, not at once
@@ -577,8 +635,51 @@ mod tests {
         p.sip_asked();
         assert!(p.poll(t0).to_browser);
         p.browser_retry(t0);
-        assert_eq!(p.next_deadline(), Some(t0 + KEYFRAME_RETRY));
+        assert_eq!(p.next_deadline(t0), Some(t0 + KEYFRAME_RETRY));
         assert!(!p.poll(t0 + Duration::from_millis(20)).to_browser);
         assert!(p.poll(t0 + KEYFRAME_RETRY).to_browser);
+    }
+
+    /// A browser that never sends video (no SSRC to name) is asked for 2 s, not for the whole
+    /// call; a new request starts over.
+    #[tokio::test(start_paused = true)]
+    async fn pacer_gives_up_retrying() {
+        let mut p = KeyframePacer::default();
+        let mut now = Instant::now();
+        p.sip_asked();
+        let mut tries = 0;
+        while let Some(at) = p.next_deadline(now) {
+            now = at.max(now);
+            if p.poll(now).to_browser {
+                tries += 1;
+                p.browser_retry(now);
+            }
+            assert!(tries <= 100, "still retrying");
+        }
+        assert_eq!(tries, 1 + KEYFRAME_RETRIES);
+        p.sip_asked();
+        assert!(p.poll(now + KEYFRAME_MIN_INTERVAL).to_browser);
+    }
+
+    /// Only a PLI or FIR naming our SSRC asks for a keyframe (RFC 4585 §6.3.1, RFC 5104 §4.3.1).
+    #[test]
+    fn keyframe_requests_must_name_our_stream() {
+        let mut buf = [0u8; 128];
+        let cname = [b'x'; 16];
+        let pli = |target| {
+            let mut b = [0u8; 128];
+            let n =
+                feedback::write_rr_with(&mut b, 9, &cname, |o| feedback::write_pli(o, 9, target))
+                    .unwrap();
+            b[..n].to_vec()
+        };
+        assert!(asks_keyframe_of(&pli(7), 7));
+        assert!(!asks_keyframe_of(&pli(8), 7));
+        let n = feedback::write_rr_with(&mut buf, 9, &cname, |o| feedback::write_fir(o, 9, 7, 3))
+            .unwrap();
+        assert!(asks_keyframe_of(&buf[..n], 7));
+        assert!(!asks_keyframe_of(&buf[..n], 8));
+        assert!(!asks_keyframe_of(b"\x80\xc9\x00\x01junk", 7));
+        assert!(!asks_keyframe_of(&[], 7));
     }
 }

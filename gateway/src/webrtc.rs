@@ -7,7 +7,7 @@
 use std::net::SocketAddr;
 use std::time::Instant;
 
-use bytes::{Bytes, BytesMut};
+use bytes::BytesMut;
 use rtc::interceptor::Registry;
 use rtc::media_stream::MediaStreamTrack;
 use rtc::peer_connection::RTCPeerConnection;
@@ -220,6 +220,25 @@ pub struct WebrtcLeg {
     validated: Vec<SocketAddr>,
     /// Non-STUN datagrams dropped because their source was not in `validated`.
     dropped_unvalidated: u64,
+    /// Where datagrams handed to `rtc` are copied (it takes owned buffers): one allocation
+    /// serves many packets, and is reused once `rtc` has dropped them (issue 9).
+    rx_pool: BytesMut,
+    /// The same for RTP payloads toward the browser.
+    tx_pool: BytesMut,
+}
+
+/// The size of a leg's buffer pools ([`pooled`]): a few dozen packets.
+const POOL_CHUNK: usize = 8 * 1024;
+
+/// `data` as an owned buffer carved from `pool` instead of a fresh allocation per packet: the
+/// pool is refilled (`reserve`) only when exhausted, and then reuses its allocation if every
+/// buffer carved from it was dropped.
+fn pooled(pool: &mut BytesMut, data: &[u8]) -> BytesMut {
+    if pool.capacity() - pool.len() < data.len() {
+        pool.reserve(POOL_CHUNK.max(data.len()));
+    }
+    pool.extend_from_slice(data);
+    pool.split()
 }
 
 /// Parameters to build a leg.
@@ -449,6 +468,8 @@ impl WebrtcLeg {
                 connected: false,
                 validated: Vec::with_capacity(MAX_VALIDATED),
                 dropped_unvalidated: 0,
+                rx_pool: BytesMut::with_capacity(POOL_CHUNK),
+                tx_pool: BytesMut::with_capacity(POOL_CHUNK),
             },
             sdp,
         ))
@@ -525,7 +546,7 @@ impl WebrtcLeg {
                 ecn: None,
                 transport_protocol: TransportProtocol::UDP,
             },
-            message: BytesMut::from(data),
+            message: pooled(&mut self.rx_pool, data),
         };
         if let Err(e) = self.pc.handle_read(msg) {
             tracing::trace!(error = %e, %from, "webrtc datagram rejected");
@@ -637,11 +658,12 @@ impl WebrtcLeg {
         seq: u16,
         ts: u32,
         marker: bool,
-        payload: Bytes,
+        payload: &[u8],
     ) {
         let Some(v) = &self.video else {
             return;
         };
+        let payload = pooled(&mut self.tx_pool, payload).freeze();
         let packet = rtc::rtp::Packet {
             header: rtc::rtp::header::Header {
                 version: 2,
@@ -737,8 +759,9 @@ impl WebrtcLeg {
         seq: u16,
         ts: u32,
         marker: bool,
-        payload: Bytes,
+        payload: &[u8],
     ) {
+        let payload = pooled(&mut self.tx_pool, payload).freeze();
         let packet = rtc::rtp::Packet {
             header: rtc::rtp::header::Header {
                 version: 2,
@@ -952,6 +975,32 @@ fn is_binding_success(d: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Issue 9: a packet handed to `rtc` costs no allocation once the pool is warm: buffers
+    /// dropped by then are reused, so every packet lands in the pool's one allocation.
+    #[test]
+    fn pooled_buffers_reuse_one_allocation() {
+        let mut pool = BytesMut::with_capacity(POOL_CHUNK);
+        let data = [7u8; 200];
+        let first = pooled(&mut pool, &data);
+        let base = first.as_ptr() as usize;
+        drop(first);
+        for i in 0..1000 {
+            let b = pooled(&mut pool, &data);
+            assert_eq!(&b[..], &data[..]);
+            let at = b.as_ptr() as usize;
+            assert!(
+                (base..base + POOL_CHUNK).contains(&at),
+                "packet {i} was allocated elsewhere"
+            );
+        }
+        // A buffer still held (e.g. in rtc's NACK history) only makes the pool move on.
+        let held = pooled(&mut pool, &data);
+        for _ in 0..100 {
+            let _ = pooled(&mut pool, &data);
+        }
+        assert_eq!(&held[..], &data[..]);
+    }
 
     /// RFC 8489 §5: only a Binding success response validates its destination.
     #[test]

@@ -5,7 +5,6 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use bytes::Bytes;
 use gateway_media::quality::{CodecImpairment, LegQuality, OneWayDetector, Side};
 use gateway_media::rtp::RtpFields;
 use gateway_media::{Codec, G711Law, PortLease, ReceiveStats};
@@ -879,14 +878,7 @@ impl MediaSession {
         bridge.sip_to_browser(data, |f, payload| {
             sent.packets_out += 1;
             sent.bytes_out += payload.len() as u64;
-            leg.send_rtp(
-                now,
-                f.pt,
-                f.seq,
-                f.ts,
-                f.marker,
-                Bytes::copy_from_slice(payload),
-            );
+            leg.send_rtp(now, f.pt, f.seq, f.ts, f.marker, payload);
         });
     }
 

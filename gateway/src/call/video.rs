@@ -6,7 +6,6 @@
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
-use bytes::Bytes;
 use gateway_media::rtp::{RtpFields, RtpHeader, write_header};
 use gateway_media::{PortLease, ReceiveStats, StreamRewriter, feedback};
 use gateway_sip::sdp::{Direction, RtcpFeedback, VideoLine, VideoPlan};
@@ -443,13 +442,7 @@ impl VideoPath {
         };
         self.counts.0.packets_out += 1;
         self.counts.0.bytes_out += payload.len() as u64;
-        leg.send_video_rtp(
-            now.into_std(),
-            f.seq,
-            f.ts,
-            f.marker,
-            Bytes::copy_from_slice(payload),
-        );
+        leg.send_video_rtp(now.into_std(), f.seq, f.ts, f.marker, payload);
     }
 
     /// Symmetric RTP: whether `from` is (or becomes) the SIP side's video source.

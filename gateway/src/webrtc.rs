@@ -228,7 +228,7 @@ pub struct WebrtcLeg {
 }
 
 /// The size of a leg's buffer pools ([`pooled`]): a few dozen packets.
-const POOL_CHUNK: usize = 8 * 1024;
+const POOL_CHUNK: usize = 4 * 1024;
 
 /// `data` as an owned buffer carved from `pool` instead of a fresh allocation per packet: the
 /// pool is refilled (`reserve`) only when exhausted, and then reuses its allocation if every

@@ -359,7 +359,7 @@ impl WebrtcLeg {
             Some((_, rate)) => strip_telephone_events(params.offer_sdp, |r| r != rate),
             None => params.offer_sdp.to_owned(),
         };
-        let offer_sdp = params.candidates.filter_sdp(&offer_sdp);
+        let offer_sdp = without_simulcast(&params.candidates.filter_sdp(&offer_sdp));
         let offer = RTCSessionDescription::offer(offer_sdp)
             .map_err(|e| WebrtcError::Offer(e.to_string()))?;
         pc.set_remote_description(now, offer)
@@ -482,7 +482,7 @@ impl WebrtcLeg {
             Some(rate) => strip_telephone_events(offer_sdp, |r| r != rate),
             None => offer_sdp.to_owned(),
         };
-        let offer_sdp = self.candidates.filter_sdp(&offer_sdp);
+        let offer_sdp = without_simulcast(&self.candidates.filter_sdp(&offer_sdp));
         let offer = RTCSessionDescription::offer(offer_sdp)
             .map_err(|e| WebrtcError::Offer(e.to_string()))?;
         self.pc
@@ -946,6 +946,25 @@ fn video_rtc_codec(v: &BrowserVideo) -> RTCRtpCodec {
     }
 }
 
+/// The offer without simulcast (`a=simulcast`, `a=rid`; RFC 8853, RFC 8851): Asterisk takes one
+/// video stream, and `rtc` would otherwise accept every layer on one payload type, which the
+/// gateway would interleave into one garbled stream. Declined, the browser sends a single
+/// encoding.
+pub fn without_simulcast(sdp: &str) -> String {
+    if !sdp.contains("a=simulcast:") && !sdp.contains("a=rid:") {
+        return sdp.to_owned();
+    }
+    let mut out = String::with_capacity(sdp.len());
+    for line in sdp.lines() {
+        if line.starts_with("a=simulcast:") || line.starts_with("a=rid:") {
+            continue;
+        }
+        out.push_str(line);
+        out.push_str("\r\n");
+    }
+    out
+}
+
 /// The answer with `b=AS:<kbps>` (RFC 4566 §5.8) in each active video section: browsers cap
 /// what they send to it, whatever their own bandwidth estimate says.
 pub fn with_video_bandwidth(sdp: &str, kbps: u32) -> String {
@@ -1091,6 +1110,39 @@ mod tests {
         let v = video_section(&answer);
         assert!(v[0].starts_with("m=video 0 "), "{answer}");
         assert!(!v.iter().any(|l| l.starts_with("b=AS")), "{answer}");
+    }
+
+    /// A simulcast offer (three `a=rid` layers; hand-made from the Chromium capture, which has
+    /// none) is answered without simulcast: the browser then sends one encoding.
+    #[test]
+    fn declines_simulcast() {
+        let offer = include_str!("../../tests/data/sdp/chromium156-audio-video.sdp");
+        let simulcast = offer.replace(
+            "a=rtpmap:96 VP8/90000\r\n",
+            "a=rtpmap:96 VP8/90000\r\na=rid:h send\r\na=rid:m send\r\na=rid:l send\r\n\
+             a=simulcast:send h;m;l\r\n",
+        );
+        assert!(simulcast.contains("a=simulcast:send"));
+        let vp8 = BrowserVideo {
+            pt: 96,
+            h264: false,
+            fmtp: None,
+            fir: true,
+            pli: true,
+            remb: true,
+            ssrc: 7,
+            max_kbps: 1500,
+        };
+        let answer = answer_video(&simulcast, Some(vp8));
+        assert!(
+            !answer.contains("a=simulcast") && !answer.contains("a=rid:"),
+            "{answer}"
+        );
+        assert!(
+            !video_section(&answer)[0].starts_with("m=video 0 "),
+            "{answer}"
+        );
+        assert_eq!(without_simulcast(offer), offer);
     }
 
     /// Chromium's H.264 Constrained Baseline at PT 102 (packetization-mode=1) is answered with

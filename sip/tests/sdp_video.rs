@@ -478,6 +478,35 @@ fn inbound_answer_for_h264_only() {
     );
 }
 
+/// RFC 6184 §8.2.2: our answer keeps the offer's profile and does not answer a level above the
+/// offer's, unless the offer allows level asymmetry.
+#[test]
+fn inbound_h264_answer_level() {
+    let obs = offer("ex_webrtc-obs_audio_video_sdp.txt");
+    let low = asterisk_answer(
+        "m=video 20094 RTP/AVP 99\r\na=rtpmap:99 H264/90000\r\n\
+         a=fmtp:99 packetization-mode=1;profile-level-id=42e00d\r\na=sendrecv\r\n",
+    );
+    let plan = plan_inbound_video(&low, &obs).unwrap();
+    let line = VideoLine::answer(7002, &plan, Direction::SendOnly);
+    assert_eq!(
+        line.formats[0].fmtp.as_deref(),
+        Some("packetization-mode=1;profile-level-id=42e00d")
+    );
+    let asymmetric = asterisk_answer(
+        "m=video 20094 RTP/AVP 99\r\na=rtpmap:99 H264/90000\r\n\
+         a=fmtp:99 level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e00d\r\n\
+         a=sendrecv\r\n",
+    );
+    let plan = plan_inbound_video(&asymmetric, &obs).unwrap();
+    let line = VideoLine::answer(7002, &plan, Direction::SendOnly);
+    assert_eq!(
+        line.formats[0].fmtp.as_deref(),
+        Some("packetization-mode=1;profile-level-id=42e01f"),
+        "the browser's level (3.1) under level-asymmetry-allowed"
+    );
+}
+
 /// Inbound without a usable video: the browser offered none, no codec in common, or Asterisk
 /// removed video (port 0, a re-INVITE). Our answer rejects the line, keeping its formats
 /// (RFC 3264 §6), and it round-trips.

@@ -6,8 +6,8 @@ use std::net::IpAddr;
 
 use super::video_choice::answer_direction;
 use super::{
-    Direction, OfferedVideoCodec, RtcpFeedback, SdpError, VIDEO_CLOCK_RATE, VideoCodec, VideoPlan,
-    direction_of, formats, h264_sip_fmtp, parse_addr, port_of,
+    Direction, H264ProfileLevelId, OfferedVideoCodec, RtcpFeedback, SdpError, VIDEO_CLOCK_RATE,
+    VideoCodec, VideoPlan, direction_of, fmtp_param, formats, h264_sip_fmtp, parse_addr, port_of,
 };
 
 /// One payload format of a video m-line, with its `a=fmtp` and `a=rtcp-fb` lines.
@@ -104,8 +104,35 @@ impl VideoLine {
     /// browser's.
     /// The feedback is what we support among what the offer listed for the format: an answer
     /// does not add feedback the offerer did not offer (RFC 4585 §4.2).
+    /// For H.264 the answer keeps the offer's profile and answers a level the offer allows: the
+    /// lower of the offer's and the browser's, unless the offer has `level-asymmetry-allowed=1`
+    /// (RFC 6184 §8.2.2).
     pub fn answer(port: u16, plan: &VideoPlan, browser_direction: Direction) -> Self {
         let mut format = VideoFormat::for_browser(&plan.browser, plan.sip_pt);
+        if let (Some(ours), Some(offered)) = (
+            plan.browser.h264_profile,
+            plan.sip_fmtp
+                .as_deref()
+                .and_then(H264ProfileLevelId::of_fmtp),
+        ) {
+            let asymmetry = plan
+                .sip_fmtp
+                .as_deref()
+                .and_then(|f| fmtp_param(f, "level-asymmetry-allowed"))
+                == Some("1");
+            let level_idc = if asymmetry {
+                ours.level_idc
+            } else {
+                ours.level_idc.min(offered.level_idc)
+            };
+            format.fmtp = Some(format!(
+                "packetization-mode=1;profile-level-id={}",
+                H264ProfileLevelId {
+                    level_idc,
+                    ..offered
+                }
+            ));
+        }
         format
             .rtcp_fb
             .retain(|fb| RtcpFeedback::parse(fb).is_some_and(|f| plan.sip_feedback.contains(&f)));

@@ -204,6 +204,8 @@ pub(crate) struct MediaSession {
     timer: std::pin::Pin<Box<tokio::time::Sleep>>,
     /// Where `timer` is armed.
     timer_at: Instant,
+    /// A keyframe request toward the SIP side is to go as SIP INFO too (see `keyframes`).
+    info_pending: bool,
     /// Receive buffers, one per socket: the three receives wait at the same time.
     buf_webrtc: Vec<u8>,
     buf_rtp: Vec<u8>,
@@ -266,6 +268,7 @@ impl MediaSession {
                 Instant::now() + HOUSEKEEPING_INTERVAL,
             )),
             timer_at: Instant::now() + HOUSEKEEPING_INTERVAL,
+            info_pending: false,
             buf_webrtc: vec![0u8; 2048],
             buf_rtp: vec![0u8; 2048],
             buf_rtcp: vec![0u8; 2048],
@@ -806,9 +809,10 @@ impl MediaSession {
         {
             v.pacer.browser_asked();
             self.app.metrics.keyframe_request(KeyframeFrom::Browser);
-            if event.is_none() {
-                event = self.keyframes();
-            }
+            self.keyframes();
+        }
+        if event.is_none() && std::mem::take(&mut self.info_pending) {
+            event = Some(MediaEvent::PictureFastUpdate);
         }
         let Some(m) = self.media.as_mut() else {
             return event;
@@ -916,15 +920,18 @@ impl MediaSession {
     }
 
     /// Sends the keyframe requests and REMB due now; a request toward a SIP side that knows
-    /// only SIP INFO becomes [`MediaEvent::PictureFastUpdate`].
-    fn keyframes(&mut self) -> Option<MediaEvent> {
+    /// only SIP INFO is kept in `info_pending` until a step can report it as
+    /// [`MediaEvent::PictureFastUpdate`] (it is never lost to another event of the same step).
+    fn keyframes(&mut self) {
         let now = Instant::now();
         let (Some(m), Some(io)) = (self.media.as_mut(), self.video_io.as_ref()) else {
-            return None;
+            return;
         };
-        let v = m.video.as_mut()?;
+        let Some(v) = m.video.as_mut() else {
+            return;
+        };
         if !m.leg.is_connected() {
-            return None;
+            return;
         }
         v.remb(now, &mut m.leg);
         let due = v.pacer.poll(now);
@@ -937,10 +944,9 @@ impl MediaSession {
                 let _ = io.rtcp.try_send_to(&self.out[..n], dest);
             }
             if v.sip_wants_info() {
-                return Some(MediaEvent::PictureFastUpdate);
+                self.info_pending = true;
             }
         }
-        None
     }
 
     fn on_tick(&mut self) -> Option<MediaEvent> {
@@ -960,9 +966,7 @@ impl MediaSession {
         if rtcp_due {
             self.rtcp_due = now + RTCP_INTERVAL;
         }
-        if let Some(kf) = self.keyframes() {
-            event = event.or(Some(kf));
-        }
+        self.keyframes();
         let Some(m) = self.media.as_mut() else {
             return event;
         };

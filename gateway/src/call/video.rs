@@ -675,4 +675,102 @@ mod tests {
         assert!(!asks_keyframe_of(b"\x80\xc9\x00\x01junk", 7));
         assert!(!asks_keyframe_of(&[], 7));
     }
+
+    const SIP_HEAD: &str = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n\
+        m=audio 20000 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n";
+
+    fn sip(video: &str) -> gateway_sip::sdp::SipSdp {
+        gateway_sip::sdp::SipSdp::parse(&format!("{SIP_HEAD}{video}")).unwrap()
+    }
+
+    /// A VP8 call: Chromium's offer, Asterisk answering VP8 at 100 on port 20002.
+    fn path(now: Instant) -> VideoPath {
+        let offer = gateway_sip::sdp::BrowserOffer::parse(include_str!(
+            "../../../tests/data/sdp/chromium156-audio-video.sdp"
+        ))
+        .unwrap();
+        let answer = sip("m=video 20002 RTP/AVP 100\r\na=rtpmap:100 VP8/90000\r\n");
+        let plan = gateway_sip::sdp::choose_video_answer(
+            &offer,
+            &answer,
+            &[gateway_sip::sdp::VideoCodec::Vp8],
+        )
+        .unwrap();
+        let ids = |ssrc| StreamIds {
+            ssrc,
+            seq: 1000,
+            ts: 5000,
+        };
+        VideoPath::new(plan, ids(11), ids(22), 1500, [b'c'; 16], now)
+    }
+
+    fn browser_packet(seq: u16, ts: u32) -> rtc::rtp::Packet {
+        rtc::rtp::Packet {
+            header: rtc::rtp::header::Header {
+                version: 2,
+                payload_type: 96,
+                sequence_number: seq,
+                timestamp: ts,
+                ssrc: 0xB0B,
+                ..Default::default()
+            },
+            payload: bytes::Bytes::from_static(&[1, 2, 3]),
+        }
+    }
+
+    /// RFC 3264 §8.4 as the video path follows it: removed (port 0), back on the same codec
+    /// (forwarding resumes one sequence number after the last packet, the phone is asked for
+    /// a keyframe), legacy hold (`c=0.0.0.0`: the phone stops receiving), a codec we do not
+    /// relay (removed).
+    #[tokio::test(start_paused = true)]
+    async fn follows_the_phone_and_resumes_without_a_gap() {
+        let t0 = Instant::now();
+        let mut v = path(t0);
+        let mut out = [0u8; 64];
+        let (n, dest) = v
+            .browser_to_sip(t0, &browser_packet(7, 90), &mut out, false)
+            .unwrap();
+        assert_eq!(dest, "127.0.0.1:20002".parse::<SocketAddr>().unwrap());
+        let first = RtpHeader::parse(&out[..n]).unwrap();
+        assert_eq!((first.pt, first.ssrc, first.seq), (100, 11, 1000));
+
+        let removed = sip("m=video 0 RTP/AVP 100\r\n");
+        v.follow(removed.video.as_ref(), removed.addr, t0);
+        assert!(!v.is_active());
+        assert!(
+            v.browser_to_sip(t0, &browser_packet(8, 180), &mut out, false)
+                .is_none()
+        );
+        // 300 packets later video is back: no gap toward the phone, and a keyframe is asked.
+        let back = sip("m=video 20002 RTP/AVP 100\r\na=rtpmap:100 VP8/90000\r\n");
+        let t1 = t0 + Duration::from_secs(5);
+        v.follow(back.video.as_ref(), back.addr, t1);
+        assert!(v.is_active());
+        let due = v.pacer.poll(t1);
+        assert!(
+            due.to_sip && due.to_browser,
+            "re-added video starts from keyframes"
+        );
+        let (n, _) = v
+            .browser_to_sip(t1, &browser_packet(308, 27_000), &mut out, false)
+            .unwrap();
+        assert_eq!(RtpHeader::parse(&out[..n]).unwrap().seq, 1001);
+
+        let hold =
+            sip("m=video 20002 RTP/AVP 100\r\nc=IN IP4 0.0.0.0\r\na=rtpmap:100 VP8/90000\r\n");
+        v.follow(hold.video.as_ref(), hold.addr, t1);
+        assert!(
+            v.browser_to_sip(t1, &browser_packet(309, 27_090), &mut out, false)
+                .is_none()
+        );
+        assert_eq!(v.plan().direction, Direction::SendOnly);
+
+        let h264 = sip("m=video 20002 RTP/AVP 99\r\na=rtpmap:99 H264/90000\r\n\
+            a=fmtp:99 packetization-mode=1;profile-level-id=42e01f\r\n");
+        v.follow(h264.video.as_ref(), h264.addr, t1);
+        assert!(
+            !v.is_active(),
+            "a codec the browser's leg does not have stops video"
+        );
+    }
 }

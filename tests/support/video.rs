@@ -464,3 +464,43 @@ async fn record_loop(socket: UdpSocket, state: Arc<EchoState>) {
         }
     }
 }
+
+/// The RTCP port of a media section: its `a=rtcp` (RFC 3605), else the RTP port + 1 (RFC 3550
+/// section 11).
+pub(crate) fn rtcp_port(section: &MediaSection) -> Result<u16> {
+    if let Some(rtcp) = section.attributes("rtcp").next() {
+        return rtcp
+            .split_whitespace()
+            .next()
+            .and_then(|p| p.parse().ok())
+            .with_context(|| format!("unparsable a=rtcp:{rtcp} in {}", section.m_line));
+    }
+    section
+        .port()
+        .filter(|p| *p != 0)
+        .with_context(|| format!("no active port in {}", section.m_line))?
+        .checked_add(1)
+        .context("RTP port 65535 has no RTCP port after it")
+}
+
+/// The direction attribute of a media section, `a=sendrecv` when it has none (RFC 3264 section
+/// 5.1; the tests' SDPs put no direction at session level).
+pub(crate) fn section_direction(section: &MediaSection) -> &str {
+    section
+        .lines
+        .iter()
+        .map(String::as_str)
+        .find(|l| ["a=sendrecv", "a=sendonly", "a=recvonly", "a=inactive"].contains(l))
+        .unwrap_or("a=sendrecv")
+}
+
+/// Keyframe requests (PLI + FIR) a video sender received, from what
+/// [`outbound_video`] (or `Device::outbound_video`) returned.
+pub(crate) fn keyframe_requests_received(outbound: &Value) -> Result<u64> {
+    let n = |field: &str| {
+        outbound[field]
+            .as_u64()
+            .with_context(|| format!("{field} in {outbound}"))
+    };
+    Ok(n("pliCount")? + n("firCount")?)
+}

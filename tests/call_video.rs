@@ -16,13 +16,13 @@ use serde_json::json;
 use support::browser::Browser;
 use support::gateway::{ALICE_TOKEN, Gateway};
 use support::odoo::{by_call, good_api_key, start_odoo, wait_applied, with_odoo};
-use support::rig::{CallOptions, CallRig, RigOptions};
+use support::rig::{CallOptions, CallRig};
 use support::rtcp::split_compound;
-use support::sipp::{Scenario, Sipp, SippOptions};
+use support::sipp::{Scenario, Sipp};
 use support::stub_http::StubHttp;
 use support::video::{
-    MediaSection, VideoEcho, frame, inbound_video, media_sections, metric, outbound_video, section,
-    sip_body, wait_frames_decoded, wait_picture,
+    MediaSection, VideoEcho, echo_rig, frame, inbound_video, media_sections, metric,
+    outbound_video, section, sip_body, wait_frames_decoded, wait_picture,
 };
 use support::ws::WsClient;
 use tokio::time::Instant;
@@ -325,28 +325,12 @@ async fn declined_scenario(rig: &mut CallRig) -> Result<()> {
 /// own requests at video start come before the outage, so only those after it count.
 #[tokio::test]
 async fn browser_keyframe_request_reaches_the_sip_side_as_rtcp_fir() {
-    let echo = VideoEcho::start().await.unwrap_or_else(|e| panic!("{e:#}"));
-    let options = RigOptions {
-        sipp: SippOptions {
-            extra: vec![
-                "-key".to_owned(),
-                "vport".to_owned(),
-                echo.rtp_port().to_string(),
-            ],
-            ..SippOptions::default()
-        },
-        ..RigOptions::default()
-    };
-    let mut rig = CallRig::start_with("uas_echo_video_keyed.xml", &options)
-        .await
-        .unwrap_or_else(|e| panic!("{e:#}"));
+    let (echo, mut rig) = echo_rig("uas_echo_video_keyed.xml", &[]).await;
     let outcome = keyframe_scenario(&mut rig, &echo).await;
     if outcome.is_err() {
         eprintln!(
-            "[call_video keyframe] echo: {} echoed, {} dropped, SSRCs {:08x?}, RTCP: {:#?}",
-            echo.echoed(),
-            echo.dropped(),
-            echo.ssrcs(),
+            "[call_video keyframe] echo: {}, RTCP: {:#?}",
+            echo.summary(),
             echo.rtcp()
                 .iter()
                 .map(|r| format!("{} from {}", describe(&r.data), r.from))

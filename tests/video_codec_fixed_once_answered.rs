@@ -9,10 +9,10 @@ mod support;
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail, ensure};
-use support::rig::{CallOptions, CallRig, RigOptions};
-use support::sipp::{Sipp, SippOptions};
+use support::rig::{CallOptions, CallRig};
+use support::sipp::Sipp;
 use support::sipp_log::LoggedMessage;
-use support::video::{VideoEcho, inbound_video, section, sip_body, wait_frames_decoded};
+use support::video::{VideoEcho, echo_rig, inbound_video, section, sip_body, wait_frames_decoded};
 use tokio::time::Instant;
 
 /// Asterisk's payload types: VP8 at 100, H.264 at 99.
@@ -33,31 +33,11 @@ const WATCH: Duration = Duration::from_millis(1500);
 /// stream is rejected), and the call goes on and ends normally.
 #[tokio::test]
 async fn a_re_offer_with_only_another_video_codec_is_answered_with_video_rejected() {
-    let echo = VideoEcho::start().await.unwrap_or_else(|e| panic!("{e:#}"));
-    let options = RigOptions {
-        sipp: SippOptions {
-            extra: vec![
-                "-key".to_owned(),
-                "vport".to_owned(),
-                echo.rtp_port().to_string(),
-                "-d".to_owned(),
-                REINVITE_AFTER_MS.to_string(),
-            ],
-            ..SippOptions::default()
-        },
-        ..RigOptions::default()
-    };
-    let mut rig = CallRig::start_with("uas_video_reoffer_h264.xml", &options)
-        .await
-        .unwrap_or_else(|e| panic!("{e:#}"));
+    let after = REINVITE_AFTER_MS.to_string();
+    let (echo, mut rig) = echo_rig("uas_video_reoffer_h264.xml", &["-d", &after]).await;
     let outcome = scenario(&mut rig, &echo).await;
     if outcome.is_err() {
-        eprintln!(
-            "[video_codec_fixed_once_answered] echo: {} echoed, {} dropped, SSRCs {:08x?}",
-            echo.echoed(),
-            echo.dropped(),
-            echo.ssrcs()
-        );
+        eprintln!("[video_codec_fixed_once_answered] echo: {}", echo.summary());
     }
     rig.finish(outcome).await;
 }
@@ -81,7 +61,9 @@ async fn scenario(rig: &mut CallRig, echo: &VideoEcho) -> Result<()> {
     rig.wait_state("connected", Duration::from_secs(15)).await?;
 
     // The INVITE offered both codecs: only the answer made the call VP8.
-    let invite = nth_received(&rig.sipp, 1, |m| m.is_request("INVITE"))
+    let invite = rig
+        .sipp
+        .nth_received(1, |m| m.is_request("INVITE"))
         .context("SIPp received no INVITE")?;
     let invite_sdp = sip_body(&invite.text);
     let offered = section(&invite_sdp, "video", "the gateway's INVITE")?;
@@ -100,7 +82,7 @@ async fn scenario(rig: &mut CallRig, echo: &VideoEcho) -> Result<()> {
         .await
         .context("the echoed VP8 should reach the browser before the re-INVITE")?;
     ensure!(
-        sent_invites(&rig.sipp) == 0,
+        rig.sipp.sent_invites() == 0,
         "test timing: SIPp re-INVITEd before video was seen flowing; raise REINVITE_AFTER_MS"
     );
     eprintln!(
@@ -167,26 +149,6 @@ async fn scenario(rig: &mut CallRig, echo: &VideoEcho) -> Result<()> {
     rig.sipp.expect_success(Duration::from_secs(10)).await
 }
 
-/// The `nth` (from 1) message SIPp received that `wanted` accepts.
-fn nth_received(
-    sipp: &Sipp,
-    nth: usize,
-    wanted: impl Fn(&LoggedMessage) -> bool,
-) -> Option<LoggedMessage> {
-    sipp.logged()
-        .into_iter()
-        .filter(|m| !m.sent && wanted(m))
-        .nth(nth - 1)
-}
-
-/// The re-INVITEs SIPp sent so far.
-fn sent_invites(sipp: &Sipp) -> usize {
-    sipp.logged()
-        .iter()
-        .filter(|m| m.sent && m.is_request("INVITE"))
-        .count()
-}
-
 /// SIPp's re-INVITE, once sent.
 fn sent_reinvite(sipp: &Sipp) -> Option<LoggedMessage> {
     sipp.logged()
@@ -198,7 +160,7 @@ fn sent_reinvite(sipp: &Sipp) -> Option<LoggedMessage> {
 async fn wait_ok_to_reinvite(sipp: &Sipp, timeout: Duration) -> Result<LoggedMessage> {
     let deadline = Instant::now() + timeout;
     loop {
-        if let Some(ok) = nth_received(sipp, 1, |m| m.is_response(200, Some("INVITE"))) {
+        if let Some(ok) = sipp.nth_received(1, |m| m.is_response(200, Some("INVITE"))) {
             return Ok(ok);
         }
         if Instant::now() >= deadline {

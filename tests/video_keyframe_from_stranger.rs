@@ -9,11 +9,10 @@ mod support;
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail, ensure};
-use support::rig::{CallOptions, CallRig, RigOptions};
-use support::sipp::SippOptions;
+use support::rig::{CallOptions, CallRig};
 use support::video::{
-    VideoEcho, keyframe_requests_received, metric, outbound_video, rr_fir, rtcp_port, section,
-    sip_body, wait_frames_decoded,
+    VideoEcho, echo_rig, keyframe_requests_received, metric, outbound_video, rr_fir, rtcp_port,
+    section, sip_body, wait_frames_decoded,
 };
 use tokio::net::UdpSocket;
 use tokio::time::Instant;
@@ -42,28 +41,10 @@ const SIP_SIDE: &str = "127.0.0.1";
 /// and reach the browser as a PLI.
 #[tokio::test]
 async fn keyframe_requests_from_a_stranger_or_for_another_stream_are_ignored() {
-    let echo = VideoEcho::start().await.unwrap_or_else(|e| panic!("{e:#}"));
-    let options = RigOptions {
-        sipp: SippOptions {
-            extra: vec![
-                "-key".to_owned(),
-                "vport".to_owned(),
-                echo.rtp_port().to_string(),
-            ],
-            ..SippOptions::default()
-        },
-        ..RigOptions::default()
-    };
-    let mut rig = CallRig::start_with("uas_echo_video_keyed.xml", &options)
-        .await
-        .unwrap_or_else(|e| panic!("{e:#}"));
+    let (echo, mut rig) = echo_rig("uas_echo_video_keyed.xml", &[]).await;
     let outcome = scenario(&mut rig, &echo).await;
     if outcome.is_err() {
-        eprintln!(
-            "[video_keyframe_from_stranger] echo: {} echoed, SSRCs {:08x?}",
-            echo.echoed(),
-            echo.ssrcs()
-        );
+        eprintln!("[video_keyframe_from_stranger] echo: {}", echo.summary());
     }
     rig.finish(outcome).await;
 }

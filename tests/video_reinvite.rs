@@ -8,11 +8,12 @@ mod support;
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail, ensure};
-use support::rig::{CallOptions, CallRig, RigOptions};
-use support::sipp::{Sipp, SippOptions};
+use support::rig::{CallOptions, CallRig};
+use support::sipp::Sipp;
 use support::sipp_log::LoggedMessage;
 use support::video::{
-    MediaSection, VideoEcho, inbound_video, section, sip_body, wait_frames_decoded, wait_picture,
+    MediaSection, VideoEcho, echo_rig, inbound_video, section, sip_body, wait_frames_decoded,
+    wait_picture,
 };
 use tokio::time::Instant;
 
@@ -39,31 +40,11 @@ const MAX_SKIPPED: u64 = 5;
 /// goes on without a sequence-number gap (RFC 3550 section 5.1), else it counts as loss.
 #[tokio::test]
 async fn removing_and_re_adding_video_by_re_invite_stops_and_resumes_video() {
-    let echo = VideoEcho::start().await.unwrap_or_else(|e| panic!("{e:#}"));
-    let options = RigOptions {
-        sipp: SippOptions {
-            extra: vec![
-                "-key".to_owned(),
-                "vport".to_owned(),
-                echo.rtp_port().to_string(),
-                "-d".to_owned(),
-                FIRST_REINVITE_AFTER_MS.to_string(),
-            ],
-            ..SippOptions::default()
-        },
-        ..RigOptions::default()
-    };
-    let mut rig = CallRig::start_with("uas_video_reinvite.xml", &options)
-        .await
-        .unwrap_or_else(|e| panic!("{e:#}"));
+    let after = FIRST_REINVITE_AFTER_MS.to_string();
+    let (echo, mut rig) = echo_rig("uas_video_reinvite.xml", &["-d", &after]).await;
     let outcome = scenario(&mut rig, &echo).await;
     if outcome.is_err() {
-        eprintln!(
-            "[video_reinvite] echo: {} echoed, {} dropped, SSRCs {:08x?}",
-            echo.echoed(),
-            echo.dropped(),
-            echo.ssrcs()
-        );
+        eprintln!("[video_reinvite] echo: {}", echo.summary());
     }
     rig.finish(outcome).await;
 }
@@ -84,8 +65,10 @@ async fn scenario(rig: &mut CallRig, echo: &VideoEcho) -> Result<()> {
     );
     rig.wait_state("connected", Duration::from_secs(15)).await?;
 
-    let invite =
-        received(&rig.sipp, |m| m.is_request("INVITE"), 1).context("SIPp received no INVITE")?;
+    let invite = rig
+        .sipp
+        .nth_received(1, |m| m.is_request("INVITE"))
+        .context("SIPp received no INVITE")?;
     let first_sdp = sip_body(&invite.text);
     let first_video = section(&first_sdp, "video", "the gateway's INVITE")?;
     let first_port = first_video
@@ -104,7 +87,7 @@ async fn scenario(rig: &mut CallRig, echo: &VideoEcho) -> Result<()> {
         .await
         .context("the echoed video should reach the browser before the re-INVITEs")?;
     ensure!(
-        sent_invites(&rig.sipp) == 0,
+        rig.sipp.sent_invites() == 0,
         "test timing: SIPp re-INVITEd before video was seen flowing; raise FIRST_REINVITE_AFTER_MS"
     );
     let jumps_before = echo.seq_jumps();
@@ -156,7 +139,7 @@ async fn scenario(rig: &mut CallRig, echo: &VideoEcho) -> Result<()> {
         "audio should still flow while video is removed: {audio_before:?} -> {audio_after:?}"
     );
     ensure!(
-        sent_invites(&rig.sipp) == 1,
+        rig.sipp.sent_invites() == 1,
         "test timing: SIPp re-added video before the silent window ended"
     );
 
@@ -263,26 +246,6 @@ fn check_readded(video: &MediaSection, first_port: u16, sdp: &str) -> Result<()>
     Ok(())
 }
 
-/// The `nth` (from 1) message SIPp received that `wanted` accepts.
-fn received(
-    sipp: &Sipp,
-    wanted: impl Fn(&LoggedMessage) -> bool,
-    nth: usize,
-) -> Option<LoggedMessage> {
-    sipp.logged()
-        .into_iter()
-        .filter(|m| !m.sent && wanted(m))
-        .nth(nth - 1)
-}
-
-/// The re-INVITEs SIPp sent so far.
-fn sent_invites(sipp: &Sipp) -> usize {
-    sipp.logged()
-        .iter()
-        .filter(|m| m.sent && m.is_request("INVITE"))
-        .count()
-}
-
 /// When SIPp sent its `nth` (from 1) re-INVITE: ms since the Unix epoch.
 fn sent_nth_invite(sipp: &Sipp, nth: usize) -> Option<f64> {
     sipp.logged()
@@ -307,7 +270,7 @@ fn instant_of_unix_ms(unix_ms: f64) -> Instant {
 async fn wait_ok_to_reinvite(sipp: &Sipp, nth: usize, timeout: Duration) -> Result<LoggedMessage> {
     let deadline = Instant::now() + timeout;
     loop {
-        if let Some(ok) = received(sipp, |m| m.is_response(200, Some("INVITE")), nth) {
+        if let Some(ok) = sipp.nth_received(nth, |m| m.is_response(200, Some("INVITE"))) {
             return Ok(ok);
         }
         if Instant::now() >= deadline {

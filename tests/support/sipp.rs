@@ -251,6 +251,26 @@ impl Sipp {
         sipp_log::parse(&self.messages())
     }
 
+    /// The `nth` (from 1) message SIPp received that `wanted` accepts.
+    pub(crate) fn nth_received(
+        &self,
+        nth: usize,
+        wanted: impl Fn(&LoggedMessage) -> bool,
+    ) -> Option<LoggedMessage> {
+        self.logged()
+            .into_iter()
+            .filter(|m| !m.sent && wanted(m))
+            .nth(nth.checked_sub(1)?)
+    }
+
+    /// How many INVITEs SIPp sent so far (a UAS scenario's re-INVITEs).
+    pub(crate) fn sent_invites(&self) -> usize {
+        self.logged()
+            .iter()
+            .filter(|m| m.sent && m.is_request("INVITE"))
+            .count()
+    }
+
     /// The address SIPp sends from (`-i`).
     pub(crate) fn local_ip(&self) -> IpAddr {
         IpAddr::V4(self.local_ip)

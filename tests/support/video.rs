@@ -15,6 +15,8 @@ use tokio::time::Instant;
 
 use super::browser::Browser;
 use super::ports::{loopback, rtp_block};
+use super::rig::{CallRig, RigOptions};
+use super::sipp::SippOptions;
 
 /// A frame whose mean luma (0-255) is above this is not black. Chromium's fake camera measures
 /// about 82 (640x480, every pixel non-black); a black frame measures 0.
@@ -344,7 +346,41 @@ pub(crate) struct VideoEcho {
     tasks: Vec<JoinHandle<()>>,
 }
 
+/// Chromium, the gateway, and SIPp running `scenario` with its `[vport]` (Asterisk's video port)
+/// at a fresh [`VideoEcho`]; `more` are further SIPp arguments (e.g. `-d 3000`). Panics, with the
+/// reason, when something does not start: it is a test's setup.
+pub(crate) async fn echo_rig(scenario: &str, more: &[&str]) -> (VideoEcho, CallRig) {
+    let echo = VideoEcho::start().await.unwrap_or_else(|e| panic!("{e:#}"));
+    let mut extra = vec![
+        "-key".to_owned(),
+        "vport".to_owned(),
+        echo.rtp_port().to_string(),
+    ];
+    extra.extend(more.iter().map(|a| (*a).to_owned()));
+    let options = RigOptions {
+        sipp: SippOptions {
+            extra,
+            ..SippOptions::default()
+        },
+        ..RigOptions::default()
+    };
+    let rig = CallRig::start_with(scenario, &options)
+        .await
+        .unwrap_or_else(|e| panic!("{e:#}"));
+    (echo, rig)
+}
+
 impl VideoEcho {
+    /// What the echo saw, for a failure report.
+    pub(crate) fn summary(&self) -> String {
+        format!(
+            "{} echoed, {} dropped, SSRCs {:08x?}",
+            self.echoed(),
+            self.dropped(),
+            self.ssrcs()
+        )
+    }
+
     /// Binds two adjacent ports of a fresh RTP block and starts echoing.
     pub(crate) async fn start() -> Result<VideoEcho> {
         let (first, _) = rtp_block()?;

@@ -203,7 +203,7 @@ export declare class Call extends EventTarget {
   remoteName: string | null;
   /** Where an inbound call comes from (`"sip"`, `"click_to_call"`); null for outbound calls. */
   origin: string | null;
-  /** Whether the call asked for video (v1 of the gateway bridges audio only). */
+  /** Whether the call asked for video (the gateway relays it when Asterisk shares a codec; else a `warning` `no_video`). `remoteStream` then carries the video track. */
   video: boolean;
   /** The call state. */
   state: CallState;

@@ -106,7 +106,7 @@ export class Call extends EventTarget {
     this.remoteName = init.remoteName ?? null;
     /** Where an inbound call comes from (`"sip"`, `"click_to_call"`); null for outbound calls. */
     this.origin = init.origin ?? null;
-    /** Whether the call asked for video (v1 of the gateway bridges audio only). */
+    /** Whether the call asked for video (the gateway relays it when Asterisk shares a codec; else a `warning` `no_video`). `remoteStream` then carries the video track. */
     this.video = false;
     /** The call state (see {@link CallState}). */
     this.state = init.direction === 'inbound' ? 'incoming' : 'new';

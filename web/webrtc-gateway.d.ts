@@ -203,6 +203,8 @@ export declare class Call extends EventTarget {
   remoteName: string | null;
   /** Where an inbound call comes from (`"sip"`, `"click_to_call"`); null for outbound calls. */
   origin: string | null;
+  /** An inbound call whose caller offers video (`incoming` with `call_type: "video"`): accept it with `{video: true}` to get it. False for outbound calls. */
+  offersVideo: boolean;
   /** Whether the call asked for video (the gateway relays it when Asterisk shares a codec; else a `warning` `no_video`). `remoteStream` then carries the video track. */
   video: boolean;
   /** The call state. */

@@ -106,6 +106,9 @@ export class Call extends EventTarget {
     this.remoteName = init.remoteName ?? null;
     /** Where an inbound call comes from (`"sip"`, `"click_to_call"`); null for outbound calls. */
     this.origin = init.origin ?? null;
+    /** An inbound call whose caller offers video (`incoming` with `call_type: "video"`): accept it
+     * with `{video: true}` to get it. False for outbound calls. */
+    this.offersVideo = Boolean(init.offersVideo);
     /** Whether the call asked for video (the gateway relays it when Asterisk shares a codec; else a `warning` `no_video`). `remoteStream` then carries the video track. */
     this.video = false;
     /** The call state (see {@link CallState}). */
@@ -756,6 +759,7 @@ export class WebRTCGateway extends EventTarget {
       case 'incoming': {
         const call = new Call(this, this.#link, {
           direction: 'inbound', id: m.call_id, remoteNumber: m.from, remoteName: m.from_name, origin: m.origin,
+          offersVideo: m.call_type === 'video',
         });
         this.#calls.add(call);
         emit(this, 'incoming', { call });

@@ -178,7 +178,12 @@ impl Metrics {
 
     /// A keyframe request, counted by who asked.
     pub fn keyframe_request(&self, from: KeyframeFrom) {
-        self.keyframes[from as usize].fetch_add(1, Ordering::Relaxed);
+        self.keyframe_requests(from, 1);
+    }
+
+    /// `n` keyframe requests from the same side.
+    pub fn keyframe_requests(&self, from: KeyframeFrom, n: u64) {
+        self.keyframes[from as usize].fetch_add(n, Ordering::Relaxed);
     }
 
     /// The exposition text; `extra` appends gauges owned elsewhere (registrations, AMI, outbox).

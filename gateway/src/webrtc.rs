@@ -1063,6 +1063,20 @@ mod tests {
         answer
     }
 
+    /// Chromium's VP8 (PT 96) with every feedback, as the gateway answers it.
+    fn vp8() -> BrowserVideo {
+        BrowserVideo {
+            pt: 96,
+            h264: false,
+            fmtp: None,
+            fir: true,
+            pli: true,
+            remb: true,
+            ssrc: 7,
+            max_kbps: 1500,
+        }
+    }
+
     fn video_section(answer: &str) -> Vec<&str> {
         answer
             .lines()
@@ -1077,16 +1091,7 @@ mod tests {
     #[test]
     fn answers_video_with_one_codec_and_a_cap() {
         let offer = include_str!("../../tests/data/sdp/chromium156-audio-video.sdp");
-        let vp8 = BrowserVideo {
-            pt: 96,
-            h264: false,
-            fmtp: None,
-            fir: true,
-            pli: true,
-            remb: true,
-            ssrc: 7,
-            max_kbps: 1500,
-        };
+        let vp8 = vp8();
         let answer = answer_video(offer, Some(vp8));
         let v = video_section(&answer);
         assert!(
@@ -1123,16 +1128,7 @@ mod tests {
              a=simulcast:send h;m;l\r\n",
         );
         assert!(simulcast.contains("a=simulcast:send"));
-        let vp8 = BrowserVideo {
-            pt: 96,
-            h264: false,
-            fmtp: None,
-            fir: true,
-            pli: true,
-            remb: true,
-            ssrc: 7,
-            max_kbps: 1500,
-        };
+        let vp8 = vp8();
         let answer = answer_video(&simulcast, Some(vp8));
         assert!(
             !answer.contains("a=simulcast") && !answer.contains("a=rid:"),

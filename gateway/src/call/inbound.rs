@@ -2,7 +2,7 @@
 //! call task that rings every device of the user, lets the first `accept` win, and drives the media.
 
 use std::collections::HashMap;
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use gateway_sip::sdp::{self, AudioCodec, BrowserOffer, MediaLine, RtpMap, SipSdp};
@@ -15,7 +15,7 @@ use super::bridge::DtmfSetup;
 use super::features::InCall;
 use super::media::{MediaEvent, MediaPlan, MediaSession, browser_te, parse_sip_sdp};
 use super::ringing::{RingAction, Ringer};
-use super::{CallControl, CallEvent, ended_message};
+use super::{CallControl, CallEvent, ended_message, no_video_warning};
 use crate::app::App;
 use crate::hub::Device;
 use crate::report::{CallReport, Direction, Kind};
@@ -481,28 +481,19 @@ impl Inbound {
             ) {
                 Ok((plan, mut sip_answer)) => match media.build(&self.app, &sdp, &plan) {
                     Ok(answer) => {
+                        let no_video = media.no_video(&plan);
                         // The WebRTC leg may refuse the codec (see `MediaSession::build`): then
                         // our 200 declines video too, rather than take a stream nobody plays.
-                        let refused = plan.video.is_some() && media.video_codec().is_none();
-                        if refused {
+                        if no_video.is_some() {
                             sip_answer.video =
                                 sip_answer.video.as_ref().map(sdp::VideoLine::rejected);
                         }
-                        let no_video = plan
-                            .no_video
-                            .or(refused.then_some(sdp::NoVideo::NoCommonCodec));
+                        // A device that answered without video chose so: nothing to tell it.
                         if let Some(why @ (sdp::NoVideo::NoCommonCodec | sdp::NoVideo::Unusable)) =
                             no_video
                         {
                             tracing::info!(call_id = %self.call_id, %why, "inbound video call without video");
-                            self.to_device(
-                                &device,
-                                ServerMessage::Warning {
-                                    call_id: self.call_id.clone(),
-                                    code: "no_video".to_owned(),
-                                    message: format!("{why}: the call goes on with audio only (video is never transcoded)"),
-                                },
-                            );
+                            self.to_device(&device, no_video_warning(&self.call_id, why));
                         }
                         self.to_device(
                             &device,
@@ -735,7 +726,7 @@ pub(crate) fn plan_inbound(
         first.pt = neg.sip_pt;
     }
     line.telephone_events = neg.telephone_event.into_iter().collect();
-    let plan = MediaPlan {
+    let mut plan = MediaPlan {
         dtmf: DtmfSetup {
             browser: browser_te(browser, &browser_codec),
             sip: neg.telephone_event,
@@ -745,11 +736,10 @@ pub(crate) fn plan_inbound(
         sip_codec: chosen,
         sip_pt: neg.sip_pt,
         sip_remote: neg.remote_addr,
-        sip_rtcp_remote: SocketAddr::new(neg.remote_rtcp.ip(), neg.remote_rtcp.port()),
+        sip_rtcp_remote: neg.remote_rtcp,
         video: None,
         no_video: None,
     };
-    let mut plan = plan;
     let mut ours = local_sdp(our_addr, line);
     if let Some(offered) = &sip_offer.video {
         let chosen = match video_port {

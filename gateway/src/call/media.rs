@@ -15,8 +15,9 @@ use tokio::time::Instant;
 
 use super::bridge::{Bridge, BridgeMode, DtmfError, DtmfSetup, LegIds};
 use super::rtcp_leg::RtcpLeg;
+use super::sip_peer::{Accepted, SipPeer, SipSource};
 use super::stun;
-use super::video::{self, SipSource, StreamIds, VideoPath, VideoSockets};
+use super::video::{self, StreamIds, VideoPath, VideoSockets};
 use crate::app::App;
 use crate::metrics::{KeyframeFrom, LegCounts};
 use crate::signaling::messages::IceCandidate;
@@ -42,8 +43,8 @@ pub(crate) struct Sockets {
 pub(crate) struct Media {
     pub(crate) leg: WebrtcLeg,
     pub(crate) bridge: Bridge,
-    pub(crate) sip_remote: SocketAddr,
-    pub(crate) sip_rtcp_remote: SocketAddr,
+    /// Where the SIP side's audio goes and comes from.
+    pub(crate) peer: SipPeer,
     /// The call's video, when both sides have a codec in common (issue 10).
     pub(crate) video: Option<VideoPath>,
 }
@@ -226,8 +227,6 @@ pub(crate) struct MediaSession {
     rx_count: (u32, u32),
     one_way: OneWayDetector,
     last_check: Instant,
-    /// The SIP-side RTP source we latched onto (symmetric RTP); later packets must come from it.
-    latched: Option<SocketAddr>,
     /// Packet counts since the last flush into the gateway's metrics: (webrtc, sip).
     counts: (LegCounts, LegCounts),
     app: std::sync::Arc<App>,
@@ -282,7 +281,6 @@ impl MediaSession {
             rx_count: (0, 0),
             one_way: OneWayDetector::default(),
             last_check: Instant::now(),
-            latched: None,
             counts: (LegCounts::default(), LegCounts::default()),
             app: app.clone(),
             trusted: app.config.sip.trunk_sources.clone(),
@@ -492,8 +490,7 @@ impl MediaSession {
         self.media = Some(Media {
             leg,
             bridge,
-            sip_remote: plan.sip_remote,
-            sip_rtcp_remote: plan.sip_rtcp_remote,
+            peer: SipPeer::new(plan.sip_remote, plan.sip_rtcp_remote),
             video,
         });
         Ok(answer_sdp)
@@ -523,6 +520,13 @@ impl MediaSession {
             v.pacer.sip_asked();
             self.app.metrics.keyframe_request(KeyframeFrom::Sip);
         }
+    }
+
+    /// Why a call whose `plan` was built goes on without video, if it does: the plan says so,
+    /// or the WebRTC leg refused the codec the SIP side took (see [`Self::build`]).
+    pub(crate) fn no_video(&self, plan: &MediaPlan) -> Option<NoVideo> {
+        let refused = plan.video.is_some() && self.video_codec().is_none();
+        plan.no_video.or(refused.then_some(NoVideo::NoCommonCodec))
     }
 
     /// The video codec relayed, if the call has video.
@@ -627,12 +631,8 @@ impl MediaSession {
 
     /// Points the SIP side's media elsewhere (a final answer after early media, a re-INVITE).
     pub(crate) fn retarget(&mut self, rtp: SocketAddr, rtcp: SocketAddr) {
-        if let Some(m) = self.media.as_mut()
-            && m.sip_remote != rtp
-        {
-            m.sip_remote = rtp;
-            m.sip_rtcp_remote = rtcp;
-            self.latched = None;
+        if let Some(m) = self.media.as_mut() {
+            m.peer.retarget(rtp, rtcp);
         }
     }
 
@@ -743,7 +743,7 @@ impl MediaSession {
             if n == 0 {
                 break;
             }
-            let _ = self.sockets.rtp.try_send_to(&self.out[..n], m.sip_remote);
+            let _ = self.sockets.rtp.try_send_to(&self.out[..n], m.peer.rtp());
         }
         while let Some((dest, data)) = m.leg.poll_transmit() {
             let _ = self.sockets.webrtc.try_send_to(&data, dest);
@@ -801,7 +801,7 @@ impl MediaSession {
                 self.counts.1.packets_out += 1;
                 self.counts.1.bytes_out += n as u64;
                 self.rtcp.on_sent(&self.out[..n]);
-                let _ = self.sockets.rtp.try_send_to(&self.out[..n], m.sip_remote);
+                let _ = self.sockets.rtp.try_send_to(&self.out[..n], m.peer.rtp());
             }
         }
         if m.leg.take_keyframe_request()
@@ -846,27 +846,19 @@ impl MediaSession {
         let Some(m) = self.media.as_mut() else {
             return;
         };
-        match self.latched {
-            Some(l) if l == from => {}
-            // RTP bleed: after latching, another source is not our peer.
-            Some(_) => return,
-            None => {
-                // Symmetric RTP (RFC 4961): the first packet from the SDP's address, or from
-                // Asterisk's signalling address (NAT, multi-homing), fixes where media comes
-                // from and goes to.
-                let trusted = from.ip() == m.sip_remote.ip()
-                    || from.ip() == self.proxy_ip
-                    || self.trusted.iter().any(|r| r.contains(from.ip()));
-                if !trusted {
-                    tracing::debug!(call_id = %self.call_id, %from, "SIP-side RTP from an unknown source dropped");
-                    return;
-                }
-                if from != m.sip_remote {
-                    tracing::info!(call_id = %self.call_id, sdp = %m.sip_remote, %from, "SIP-side RTP latched to its source");
-                    m.sip_rtcp_remote = SocketAddr::new(from.ip(), m.sip_rtcp_remote.port());
-                    m.sip_remote = from;
-                }
-                self.latched = Some(from);
+        let source = SipSource {
+            proxy_ip: self.proxy_ip,
+            trusted: &self.trusted,
+        };
+        match m.peer.accept(from, &source) {
+            Accepted::Yes => {}
+            // Unknown before latching; RTP bleed after.
+            Accepted::No => {
+                tracing::trace!(call_id = %self.call_id, %from, "SIP-side RTP from another source dropped");
+                return;
+            }
+            Accepted::Moved { sdp } => {
+                tracing::info!(call_id = %self.call_id, %sdp, %from, "SIP-side RTP latched to its source");
             }
         }
         let data = &self.buf_rtp[..n];
@@ -935,7 +927,9 @@ impl MediaSession {
         }
         v.remb(now, &mut m.leg);
         let due = v.pacer.poll(now);
-        video::count_keyframes(&self.app.metrics, KeyframeFrom::Gateway, due.own);
+        self.app
+            .metrics
+            .keyframe_requests(KeyframeFrom::Gateway, due.own.into());
         if due.to_browser && !m.leg.request_keyframe(now.into_std()) {
             v.pacer.browser_retry(now);
         }
@@ -974,10 +968,7 @@ impl MediaSession {
         if rtcp_due {
             let n = self.rtcp.write_report(&mut self.out, now);
             if n > 0 {
-                let _ = self
-                    .sockets
-                    .rtcp
-                    .try_send_to(&self.out[..n], m.sip_rtcp_remote);
+                let _ = self.sockets.rtcp.try_send_to(&self.out[..n], m.peer.rtcp());
             }
         }
         let since = now.duration_since(self.last_check);

@@ -11,6 +11,7 @@ mod media;
 mod outbound;
 mod ringing;
 mod rtcp_leg;
+mod sip_peer;
 pub mod stun;
 mod video;
 
@@ -111,6 +112,26 @@ pub async fn run(
     control: mpsc::UnboundedReceiver<CallControl>,
 ) {
     outbound::run(app, req, to_session, control).await;
+}
+
+/// The `warning` that a video call goes on with audio only, and why (`no_video`, issue 10).
+pub(crate) fn no_video_warning(call_id: &str, why: gateway_sip::sdp::NoVideo) -> ServerMessage {
+    use gateway_sip::sdp::NoVideo;
+    let why = match why {
+        NoVideo::NotOffered => {
+            "the offer has no video this gateway can relay (VP8, or H.264 packetization-mode 1 Constrained Baseline)"
+        }
+        NoVideo::NoCommonCodec => {
+            "no video codec in common with the phone side (video is never transcoded)"
+        }
+        NoVideo::Rejected => "the phone side declined video",
+        NoVideo::Unusable => "the phone side's video line is unusable",
+    };
+    ServerMessage::Warning {
+        call_id: call_id.to_owned(),
+        code: "no_video".to_owned(),
+        message: format!("{why}; the call goes on with audio only"),
+    }
 }
 
 /// The `ended` state message.

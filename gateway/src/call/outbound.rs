@@ -13,7 +13,7 @@ use tokio::time::Instant;
 
 use super::features::InCall;
 use super::media::{MediaEvent, MediaPlan, MediaSession};
-use super::{CallControl, CallEvent, CallRequest, ended_message};
+use super::{CallControl, CallEvent, CallRequest, ended_message, no_video_warning};
 use crate::app::App;
 use crate::report::{CallReport, Direction, Kind};
 use crate::signaling::messages::{CallState, ErrorCode, ServerMessage};
@@ -227,17 +227,7 @@ impl Outbound {
     /// Tells the client its video call goes on with audio only, and why.
     fn no_video(&self, why: sdp::NoVideo) {
         tracing::info!(call_id = %self.req.call_id, %why, "video call without video");
-        let message = match why {
-            sdp::NoVideo::NotOffered => "the offer has no video this gateway can relay (VP8, or H.264 packetization-mode 1 Constrained Baseline); the call goes on with audio only".to_owned(),
-            sdp::NoVideo::NoCommonCodec => "no video codec in common with the phone side (no transcoding of video); the call goes on with audio only".to_owned(),
-            sdp::NoVideo::Rejected => "the phone side declined video; the call goes on with audio only".to_owned(),
-            sdp::NoVideo::Unusable => "the phone side's video line is unusable; the call goes on with audio only".to_owned(),
-        };
-        self.send(ServerMessage::Warning {
-            call_id: self.req.call_id.clone(),
-            code: "no_video".to_owned(),
-            message,
-        });
+        self.send(no_video_warning(&self.req.call_id, why));
     }
 
     fn state(&self, state: CallState, sip_code: Option<u16>) {
@@ -396,12 +386,7 @@ impl Outbound {
             self.app.config.limits.max_sdp_line,
         )?;
         let answer = media.build(&self.app, &self.req.offer_sdp, &plan)?;
-        // The WebRTC leg may refuse the codec the phone took (see `MediaSession::build`).
-        let refused = plan.video.is_some() && media.video_codec().is_none();
-        if let Some(why) = plan
-            .no_video
-            .or(refused.then_some(sdp::NoVideo::NoCommonCodec))
-        {
+        if let Some(why) = media.no_video(&plan) {
             self.no_video(why);
             self.in_call.video_rejected();
         }

@@ -12,7 +12,8 @@ use gateway_sip::sdp::{Direction, RtcpFeedback, VideoLine, VideoPlan};
 use tokio::net::UdpSocket;
 use tokio::time::Instant;
 
-use crate::metrics::{KeyframeFrom, LegCounts};
+use super::sip_peer::{Accepted, SipPeer, SipSource};
+use crate::metrics::LegCounts;
 use crate::webrtc::WebrtcLeg;
 
 /// The shortest time between two keyframe requests toward one side: a burst of PLIs (a browser
@@ -176,10 +177,8 @@ impl KeyframePacer {
 /// One call's video stream across the gateway.
 pub(crate) struct VideoPath {
     plan: VideoPlan,
-    sip_remote: SocketAddr,
-    sip_rtcp_remote: SocketAddr,
-    /// The SIP-side video source latched onto (symmetric RTP, RFC 4961).
-    latched: Option<SocketAddr>,
+    /// Where the SIP side's video goes and comes from (its own latch, RFC 4961).
+    peer: SipPeer,
     to_sip: StreamRewriter,
     to_browser: StreamRewriter,
     /// The SIP side's video SSRC, once seen: PLI and FIR name it.
@@ -235,14 +234,6 @@ pub(crate) struct StreamIds {
     pub(crate) ts: u32,
 }
 
-/// What the video path needs from the call to forward SIP-side packets.
-pub(crate) struct SipSource<'a> {
-    /// Asterisk's signalling address.
-    pub(crate) proxy_ip: std::net::IpAddr,
-    /// `sip.trunk_sources`.
-    pub(crate) trusted: &'a [gateway_config::IpRange],
-}
-
 impl VideoPath {
     /// The video path of `plan`, sending to the SIP side with `to_sip`, and toward the browser
     /// with `to_browser` (its SSRC the leg's video SSRC), in the call's RTCP `cname`.
@@ -255,10 +246,8 @@ impl VideoPath {
         now: Instant,
     ) -> Self {
         Self {
-            sip_remote: plan.remote_addr,
-            sip_rtcp_remote: plan.remote_rtcp,
+            peer: SipPeer::new(plan.remote_addr, plan.remote_rtcp),
             plan,
-            latched: None,
             to_sip: StreamRewriter::new(to_sip.ssrc, to_sip.seq, to_sip.ts)
                 .with_default_gap(FRAME_TICKS)
                 .with_marker_passthrough(),
@@ -316,11 +305,7 @@ impl VideoPath {
             return;
         };
         let was_removed = std::mem::take(&mut self.removed);
-        if rtp != self.sip_remote && Some(rtp) != self.latched {
-            self.sip_remote = rtp;
-            self.sip_rtcp_remote = rtcp;
-            self.latched = None;
-        }
+        self.peer.retarget(rtp, rtcp);
         self.plan.sip_pt = f.pt;
         self.plan.sip_feedback = f.feedback();
         // `c=0.0.0.0` is the legacy hold (RFC 3264 §8.4): the phone receives nothing, and may
@@ -394,7 +379,7 @@ impl VideoPath {
         out.get_mut(n..end)?.copy_from_slice(&pkt.payload);
         self.counts.1.packets_out += 1;
         self.counts.1.bytes_out += end as u64;
-        Some((end, self.sip_remote))
+        Some((end, self.peer.rtp()))
     }
 
     /// A datagram on the SIP side's video RTP socket: forwarded to the browser when it comes
@@ -408,7 +393,7 @@ impl VideoPath {
         source: &SipSource<'_>,
         leg: &mut WebrtcLeg,
     ) {
-        if self.removed || !self.latch(from, source) {
+        if self.removed || self.peer.accept(from, source) == Accepted::No {
             return;
         }
         let Ok(h) = RtpHeader::parse(data) else {
@@ -445,27 +430,6 @@ impl VideoPath {
         leg.send_video_rtp(now.into_std(), f.seq, f.ts, f.marker, payload);
     }
 
-    /// Symmetric RTP: whether `from` is (or becomes) the SIP side's video source.
-    fn latch(&mut self, from: SocketAddr, source: &SipSource<'_>) -> bool {
-        match self.latched {
-            Some(l) => l == from,
-            None => {
-                let trusted = from.ip() == self.sip_remote.ip()
-                    || from.ip() == source.proxy_ip
-                    || source.trusted.iter().any(|r| r.contains(from.ip()));
-                if !trusted {
-                    return false;
-                }
-                if from != self.sip_remote {
-                    self.sip_rtcp_remote = SocketAddr::new(from.ip(), self.sip_rtcp_remote.port());
-                    self.sip_remote = from;
-                }
-                self.latched = Some(from);
-                true
-            }
-        }
-    }
-
     /// RTCP from `from` on the SIP side's video RTCP port: a PLI or FIR about our video asks
     /// the browser for a keyframe. Only from the SIP side's address (or Asterisk's, or a trunk
     /// source), and only naming the SSRC we send with: anyone else could make the browser send
@@ -476,11 +440,10 @@ impl VideoPath {
         data: &[u8],
         source: &SipSource<'_>,
     ) -> bool {
-        let known = from.ip() == self.sip_rtcp_remote.ip()
-            || self.latched.is_some_and(|l| l.ip() == from.ip())
-            || from.ip() == source.proxy_ip
-            || source.trusted.iter().any(|r| r.contains(from.ip()));
-        if self.removed || !known || !asks_keyframe_of(data, self.to_sip.out_ssrc()) {
+        if self.removed
+            || !self.peer.knows(from, source)
+            || !asks_keyframe_of(data, self.to_sip.out_ssrc())
+        {
             return false;
         }
         self.pacer.sip_asked();
@@ -509,7 +472,7 @@ impl VideoPath {
             }
         }
         .ok()?;
-        Some((n, self.sip_rtcp_remote))
+        Some((n, self.peer.rtcp()))
     }
 
     /// Whether a keyframe request toward the SIP side also goes as SIP INFO
@@ -569,13 +532,6 @@ impl VideoPath {
     /// The 90 kHz arrival clock for jitter.
     fn clock(&self, now: Instant) -> u32 {
         ticks_since(self.epoch, now)
-    }
-}
-
-/// Counts the gateway's keyframe requests in the metrics.
-pub(crate) fn count_keyframes(metrics: &crate::metrics::Metrics, from: KeyframeFrom, n: u32) {
-    for _ in 0..n {
-        metrics.keyframe_request(from);
     }
 }
 

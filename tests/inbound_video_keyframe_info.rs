@@ -12,7 +12,7 @@ use support::gateway::GatewayOptions;
 use support::inbound::{InboundRig, first};
 use support::sipp::SippOptions;
 use support::sipp_log::LoggedMessage;
-use support::video::{metric, section, sip_body};
+use support::video::{section, sip_body};
 use tokio::time::Instant;
 
 /// How long after `connected` the gateway's own requests (at video start and 1 s later) are
@@ -109,8 +109,7 @@ async fn scenario(rig: &InboundRig) -> Result<()> {
         .iter()
         .map(|m| ack_at.map_or("-".to_owned(), |a| format!("{:.0}", m.at_unix_ms - a)))
         .collect();
-    let (_, metrics) = rig.gateway.get("/metrics").await?;
-    let own = metric(&metrics, FROM_GATEWAY)?;
+    let own = rig.gateway.metric(FROM_GATEWAY).await?;
     eprintln!(
         "[{test}] 200's video: {} | {}; INFOs received by SIPp {} (ms after its ACK: {}), answered 200: {answered}; {FROM_GATEWAY} {own}; device video {video_stats:?}\nfirst INFO:\n{}",
         video.m_line,

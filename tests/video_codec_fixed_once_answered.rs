@@ -8,12 +8,12 @@ mod support;
 
 use std::time::Duration;
 
-use anyhow::{Context, Result, bail, ensure};
+use anyhow::{Context, Result, ensure};
 use support::rig::{CallOptions, CallRig};
 use support::sipp::Sipp;
 use support::sipp_log::LoggedMessage;
 use support::video::{VideoEcho, echo_rig, inbound_video, section, sip_body, wait_frames_decoded};
-use tokio::time::Instant;
+use support::wait_until;
 
 /// Asterisk's payload types: VP8 at 100, H.264 at 99.
 const SIP_VP8_PT: &str = "100";
@@ -91,7 +91,12 @@ async fn scenario(rig: &mut CallRig, echo: &VideoEcho) -> Result<()> {
         echo.received()
     );
 
-    let ok = wait_ok_to_reinvite(&rig.sipp, Duration::from_secs(20)).await?;
+    let ok = rig
+        .sipp
+        .wait_nth_received(1, Duration::from_secs(20), |m| {
+            m.is_response(200, Some("INVITE"))
+        })
+        .await?;
     let reoffer = sent_reinvite(&rig.sipp).context("SIPp logged no re-INVITE")?;
     let reoffer_sdp = sip_body(&reoffer.text);
     let ok_sdp = sip_body(&ok.text);
@@ -154,33 +159,4 @@ fn sent_reinvite(sipp: &Sipp) -> Option<LoggedMessage> {
     sipp.logged()
         .into_iter()
         .find(|m| m.sent && m.is_request("INVITE"))
-}
-
-/// Waits for the gateway's 200 to SIPp's re-INVITE (the only 200 to an INVITE SIPp receives).
-async fn wait_ok_to_reinvite(sipp: &Sipp, timeout: Duration) -> Result<LoggedMessage> {
-    let deadline = Instant::now() + timeout;
-    loop {
-        if let Some(ok) = sipp.nth_received(1, |m| m.is_response(200, Some("INVITE"))) {
-            return Ok(ok);
-        }
-        if Instant::now() >= deadline {
-            bail!(
-                "no 200 to SIPp's re-INVITE within {timeout:?}; SIPp's messages:\n{}",
-                sipp.messages()
-            );
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-/// Polls `done` every 50 ms until it holds, within `timeout`.
-async fn wait_until(what: &str, timeout: Duration, done: impl Fn() -> bool) -> Result<()> {
-    let deadline = Instant::now() + timeout;
-    while !done() {
-        if Instant::now() >= deadline {
-            bail!("no {what} within {timeout:?}");
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    Ok(())
 }

@@ -11,9 +11,9 @@ use std::time::Duration;
 use anyhow::{Context, Result, ensure};
 use serde_json::json;
 use support::incall::{self, hang_up, mark, send_call_message, wait_state_after};
-use support::rig::{CallOptions, CallRig, RigOptions};
+use support::rig::{CallRig, RigOptions};
 use support::sipp::SippOptions;
-use support::video::{section, section_direction, sip_body, wait_frames_decoded};
+use support::video::{call_with_video, section, section_direction, sip_body, wait_frames_decoded};
 
 /// Asterisk's payload types: VP8 at 100, H.264 at 99.
 const SIP_VP8_PT: &str = "100";
@@ -157,20 +157,7 @@ async fn settled_scenario(rig: &mut CallRig) -> Result<()> {
 
 /// Places a video call and waits until connected with audio flowing.
 async fn video_call(rig: &CallRig) -> Result<()> {
-    rig.place_call(&CallOptions {
-        video: true,
-        ..CallOptions::default()
-    })
-    .await?;
-    let answer = rig.wait_answer(Duration::from_secs(10)).await?;
-    let sdp = answer["sdp"].as_str().unwrap_or_default();
-    ensure!(
-        section(sdp, "video", "the gateway's answer to the browser")?
-            .port()
-            .is_some_and(|p| p != 0),
-        "Asterisk took VP8, so the answer to the browser should accept video:\n{sdp}"
-    );
-    rig.wait_state("connected", Duration::from_secs(15)).await?;
+    call_with_video(rig).await?;
     rig.wait_inbound_energy(0.01, Duration::from_secs(10))
         .await?;
     Ok(())

@@ -8,26 +8,13 @@ mod support;
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail, ensure};
-use serde_json::Value;
 use support::incall::{self, restart_ice};
 use support::rig::{CallOptions, CallRig, RigOptions};
-use support::video::{inbound_video, metric, outbound_video, wait_frames_decoded};
+use support::video::{
+    inbound_video, keyframe_requests_received, outbound_video, wait_frames_decoded,
+};
 
 const GATEWAY_REQUESTS: &str = "webrtc_gateway_keyframe_requests_total{from=\"gateway\"}";
-
-/// The gateway's own keyframe requests so far, from `/metrics`.
-async fn own_requests(rig: &CallRig) -> Result<f64> {
-    let (_, text) = rig.gateway.get("/metrics").await?;
-    metric(&text, GATEWAY_REQUESTS)
-}
-
-/// PLIs the browser received for the video it sends (`outbound-rtp.pliCount`).
-async fn plis_received(rig: &CallRig) -> Result<u64> {
-    let sent: Value = outbound_video(&rig.browser).await?;
-    sent["pliCount"]
-        .as_u64()
-        .with_context(|| format!("no pliCount in the browser's outbound video stats: {sent}"))
-}
 
 /// Video call, settle, restartIce + offer -> answer; the gateway's own keyframe requests grow by
 /// two (at the restart and 1 s later), the browser's pliCount grows, frames keep decoding.
@@ -54,8 +41,8 @@ async fn scenario(rig: &mut CallRig) -> Result<()> {
         .context("video should come back through the gateway before the restart")?;
     // The requests of the video start (at once and 1 s later) are over after 2.5 s.
     tokio::time::sleep(Duration::from_millis(2500)).await;
-    let own_before = own_requests(rig).await?;
-    let plis_before = plis_received(rig).await?;
+    let own_before = rig.gateway.metric(GATEWAY_REQUESTS).await?;
+    let plis_before = keyframe_requests_received(&outbound_video(&rig.browser).await?)?;
     let frames_before = inbound_video(&rig.browser).await?.frames_decoded;
     ensure!(
         own_before >= 2.0,
@@ -67,8 +54,8 @@ async fn scenario(rig: &mut CallRig) -> Result<()> {
     // Two more of the gateway's own requests (at the restart, 1 s later), and a PLI at the browser.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
     let (own_after, plis_after) = loop {
-        let own = own_requests(rig).await?;
-        let plis = plis_received(rig).await?;
+        let own = rig.gateway.metric(GATEWAY_REQUESTS).await?;
+        let plis = keyframe_requests_received(&outbound_video(&rig.browser).await?)?;
         if own >= own_before + 2.0 && plis > plis_before {
             break (own, plis);
         }

@@ -19,7 +19,7 @@ use support::device::Device;
 use support::gateway::GatewayOptions;
 use support::inbound::{Caller, InboundRig, first};
 use support::sipp::SippOptions;
-use support::video::{VideoEcho, metric, rr_fir, section, sip_body};
+use support::video::{VideoEcho, keyframe_requests_received, rr_fir, section, sip_body};
 use tokio::net::UdpSocket;
 use tokio::time::Instant;
 
@@ -59,8 +59,8 @@ async fn info_scenario(rig: &InboundRig) -> Result<()> {
         .await
         .context("the echoed video should flow before Asterisk asks for a keyframe")?;
     tokio::time::sleep_until(connected + SETTLE).await;
-    let before = keyframe_requests(&page).await?;
-    let sip_before = sip_keyframe_metric(rig).await?;
+    let before = keyframe_requests_received(&page.outbound_video().await?)?;
+    let sip_before = rig.gateway.metric(FROM_SIP).await?;
     ensure!(
         info_sent(rig, caller).await.is_none(),
         "test timing: SIPp sent its INFO before the test read the browser's PLI count (3 s after connected); raise the -d pause"
@@ -86,7 +86,7 @@ async fn info_scenario(rig: &InboundRig) -> Result<()> {
         ok.is_some(),
         "the gateway should answer the INFO picture_fast_update with 200 (RFC 5168 section 6)"
     );
-    let sip_after = sip_keyframe_metric(rig).await?;
+    let sip_after = rig.gateway.metric(FROM_SIP).await?;
     eprintln!(
         "[video_keyframe_from_sip info] browser sender keyframe requests (PLI + FIR): {before} before the INFO, {after} seen {relayed_ms:.0} ms after SIPp sent it; {FROM_SIP}: {sip_before} -> {sip_after}"
     );
@@ -164,8 +164,8 @@ async fn fir_scenario(rig: &InboundRig, echo: &VideoEcho) -> Result<()> {
         .ssrcs()
         .first()
         .context("no video RTP from the gateway reached the SIP side's video port")?;
-    let before = keyframe_requests(&page).await?;
-    let sip_before = sip_keyframe_metric(rig).await?;
+    let before = keyframe_requests_received(&page.outbound_video().await?)?;
+    let sip_before = rig.gateway.metric(FROM_SIP).await?;
 
     let socket = UdpSocket::bind("127.0.0.1:0").await?;
     let fir = rr_fir(0x5150_0001, target, 1);
@@ -182,7 +182,7 @@ async fn fir_scenario(rig: &InboundRig, echo: &VideoEcho) -> Result<()> {
             )
         })?;
     let relayed_ms = sent.elapsed().as_millis();
-    let sip_after = sip_keyframe_metric(rig).await?;
+    let sip_after = rig.gateway.metric(FROM_SIP).await?;
     eprintln!(
         "[video_keyframe_from_sip fir] {} ({} bytes) for SSRC {target:08x} to port {rtcp_port}; browser sender keyframe requests: {before} before, {after} within {relayed_ms} ms; {FROM_SIP}: {sip_before} -> {sip_after}",
         video.m_line,
@@ -226,17 +226,6 @@ async fn accept_video_call(page: &Device<'_>) -> Result<(String, Value)> {
     Ok((call_id, answer))
 }
 
-/// Keyframe requests (PLI + FIR) the device's video sender received so far.
-async fn keyframe_requests(page: &Device<'_>) -> Result<u64> {
-    let sent = page.outbound_video().await?;
-    let n = |field: &str| {
-        sent[field]
-            .as_u64()
-            .with_context(|| format!("{field} in {sent}"))
-    };
-    Ok(n("pliCount")? + n("firCount")?)
-}
-
 /// Polls until the device's video sender has received more than `before` keyframe requests.
 async fn wait_keyframe_requests_above(
     page: &Device<'_>,
@@ -245,7 +234,7 @@ async fn wait_keyframe_requests_above(
 ) -> Result<u64> {
     let deadline = Instant::now() + timeout;
     loop {
-        let now = keyframe_requests(page).await?;
+        let now = keyframe_requests_received(&page.outbound_video().await?)?;
         if now > before {
             return Ok(now);
         }
@@ -272,10 +261,4 @@ fn unix_ms() -> f64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0.0, |d| d.as_secs_f64() * 1000.0)
-}
-
-/// `webrtc_gateway_keyframe_requests_total{from="sip"}` now.
-async fn sip_keyframe_metric(rig: &InboundRig) -> Result<f64> {
-    let (_, text) = rig.gateway.get("/metrics").await?;
-    metric(&text, FROM_SIP)
 }

@@ -9,10 +9,10 @@ mod support;
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail, ensure};
-use support::rig::{CallOptions, CallRig};
+use support::rig::CallRig;
 use support::video::{
-    VideoEcho, echo_rig, keyframe_requests_received, metric, outbound_video, rr_fir, rtcp_port,
-    section, sip_body, wait_frames_decoded,
+    VideoEcho, call_with_video, echo_rig, keyframe_requests_received, outbound_video, rr_fir,
+    rtcp_port, section, sip_body, wait_frames_decoded,
 };
 use tokio::net::UdpSocket;
 use tokio::time::Instant;
@@ -60,20 +60,7 @@ struct Seen {
 
 async fn scenario(rig: &mut CallRig, echo: &VideoEcho) -> Result<()> {
     let test = "video_keyframe_from_stranger";
-    rig.place_call(&CallOptions {
-        video: true,
-        ..CallOptions::default()
-    })
-    .await?;
-    let answer = rig.wait_answer(Duration::from_secs(10)).await?;
-    let sdp = answer["sdp"].as_str().unwrap_or_default();
-    ensure!(
-        section(sdp, "video", "the gateway's answer to the browser")?
-            .port()
-            .is_some_and(|p| p != 0),
-        "Asterisk took VP8, so the answer to the browser should accept video:\n{sdp}"
-    );
-    rig.wait_state("connected", Duration::from_secs(15)).await?;
+    call_with_video(rig).await?;
     let connected = Instant::now();
 
     let invite = rig
@@ -172,9 +159,8 @@ async fn scenario(rig: &mut CallRig, echo: &VideoEcho) -> Result<()> {
 
 /// The metric and the browser's count now.
 async fn seen(rig: &CallRig) -> Result<Seen> {
-    let (_, text) = rig.gateway.get("/metrics").await?;
     Ok(Seen {
-        from_sip: metric(&text, FROM_SIP)?,
+        from_sip: rig.gateway.metric(FROM_SIP).await?,
         browser: keyframe_requests_received(&outbound_video(&rig.browser).await?)?,
     })
 }

@@ -7,14 +7,14 @@ mod support;
 
 use std::time::Duration;
 
-use anyhow::{Context, Result, bail, ensure};
-use support::rig::{CallOptions, CallRig};
+use anyhow::{Context, Result, ensure};
+use support::rig::CallRig;
 use support::sipp::Sipp;
-use support::sipp_log::LoggedMessage;
 use support::video::{
-    MediaSection, VideoEcho, echo_rig, inbound_video, section, sip_body, wait_frames_decoded,
-    wait_picture,
+    MediaSection, VideoEcho, call_with_video, echo_rig, inbound_video, section, sip_body,
+    wait_frames_decoded, wait_picture,
 };
+use support::wait_until;
 use tokio::time::Instant;
 
 /// Asterisk's payload type for VP8.
@@ -50,20 +50,7 @@ async fn removing_and_re_adding_video_by_re_invite_stops_and_resumes_video() {
 }
 
 async fn scenario(rig: &mut CallRig, echo: &VideoEcho) -> Result<()> {
-    rig.place_call(&CallOptions {
-        video: true,
-        ..CallOptions::default()
-    })
-    .await?;
-    let answer = rig.wait_answer(Duration::from_secs(10)).await?;
-    let sdp = answer["sdp"].as_str().unwrap_or_default();
-    ensure!(
-        section(sdp, "video", "the gateway's answer to the browser")?
-            .port()
-            .is_some_and(|p| p != 0),
-        "Asterisk accepted VP8, so the answer to the browser should accept video:\n{sdp}"
-    );
-    rig.wait_state("connected", Duration::from_secs(15)).await?;
+    call_with_video(rig).await?;
 
     let invite = rig
         .sipp
@@ -97,7 +84,12 @@ async fn scenario(rig: &mut CallRig, echo: &VideoEcho) -> Result<()> {
     );
 
     // Removal.
-    let removal = wait_ok_to_reinvite(&rig.sipp, 1, Duration::from_secs(15)).await?;
+    let removal = rig
+        .sipp
+        .wait_nth_received(1, Duration::from_secs(15), |m| {
+            m.is_response(200, Some("INVITE"))
+        })
+        .await?;
     let removal_sdp = sip_body(&removal.text);
     let audio = section(&removal_sdp, "audio", "the gateway's 200 to the removal")?;
     let video = section(&removal_sdp, "video", "the gateway's 200 to the removal")?;
@@ -144,7 +136,12 @@ async fn scenario(rig: &mut CallRig, echo: &VideoEcho) -> Result<()> {
     );
 
     // Re-adding.
-    let readd = wait_ok_to_reinvite(&rig.sipp, 2, Duration::from_secs(15)).await?;
+    let readd = rig
+        .sipp
+        .wait_nth_received(2, Duration::from_secs(15), |m| {
+            m.is_response(200, Some("INVITE"))
+        })
+        .await?;
     // Until SIPp sent the re-add, on the test's clock (SIPp logs the wall clock).
     let readd_sent = sent_nth_invite(&rig.sipp, 2).context("SIPp logged no second re-INVITE")?;
     let readded_at = instant_of_unix_ms(readd_sent);
@@ -264,30 +261,4 @@ fn instant_of_unix_ms(unix_ms: f64) -> Instant {
         .map_or(0.0, |d| d.as_secs_f64() * 1000.0);
     let ago = Duration::from_secs_f64(((now_unix_ms - unix_ms) / 1000.0).max(0.0));
     Instant::now() - ago
-}
-
-/// Waits for the gateway's 200 to SIPp's `nth` re-INVITE (the 200s to INVITEs SIPp received).
-async fn wait_ok_to_reinvite(sipp: &Sipp, nth: usize, timeout: Duration) -> Result<LoggedMessage> {
-    let deadline = Instant::now() + timeout;
-    loop {
-        if let Some(ok) = sipp.nth_received(nth, |m| m.is_response(200, Some("INVITE"))) {
-            return Ok(ok);
-        }
-        if Instant::now() >= deadline {
-            bail!("no 200 to SIPp's re-INVITE number {nth} within {timeout:?}");
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-/// Polls `done` every 50 ms until it holds, within `timeout`.
-async fn wait_until(what: &str, timeout: Duration, done: impl Fn() -> bool) -> Result<()> {
-    let deadline = Instant::now() + timeout;
-    while !done() {
-        if Instant::now() >= deadline {
-            bail!("no {what} within {timeout:?}");
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    Ok(())
 }

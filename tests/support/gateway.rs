@@ -223,6 +223,12 @@ impl Gateway {
         }
     }
 
+    /// One series (`name{labels}`) of `/metrics` now.
+    pub(crate) async fn metric(&self, series: &str) -> Result<f64> {
+        let (_, text) = self.get("/metrics").await?;
+        super::video::metric(&text, series)
+    }
+
     /// A plain HTTP/1.1 GET on the gateway's HTTP port: (status, body).
     pub(crate) async fn get(&self, path: &str) -> Result<(u16, String)> {
         let mut stream = TcpStream::connect(loopback(self.http_port)).await?;

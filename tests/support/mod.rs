@@ -27,6 +27,7 @@ pub(crate) mod video;
 pub(crate) mod ws;
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use anyhow::{Result, bail};
 
@@ -72,4 +73,20 @@ pub(crate) fn tail(text: &str, max: usize) -> &str {
         Some(newline) => &text[start + newline + 1..],
         None => &text[start..],
     }
+}
+
+/// Polls `done` every 50 ms until it holds, within `timeout`; the error names `what`.
+pub(crate) async fn wait_until(
+    what: &str,
+    timeout: Duration,
+    done: impl Fn() -> bool,
+) -> Result<()> {
+    let deadline = tokio::time::Instant::now() + timeout;
+    while !done() {
+        if tokio::time::Instant::now() >= deadline {
+            bail!("no {what} within {timeout:?}");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    Ok(())
 }

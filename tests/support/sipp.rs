@@ -263,6 +263,28 @@ impl Sipp {
             .nth(nth.checked_sub(1)?)
     }
 
+    /// Waits up to `timeout` for the `nth` (from 1) message SIPp received that `wanted` accepts.
+    pub(crate) async fn wait_nth_received(
+        &self,
+        nth: usize,
+        timeout: Duration,
+        wanted: impl Fn(&LoggedMessage) -> bool,
+    ) -> Result<LoggedMessage> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            if let Some(m) = self.nth_received(nth, &wanted) {
+                return Ok(m);
+            }
+            if tokio::time::Instant::now() >= deadline {
+                bail!(
+                    "SIPp did not receive the awaited message (number {nth}) within {timeout:?}; its messages:\n{}",
+                    self.messages()
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     /// How many INVITEs SIPp sent so far (a UAS scenario's re-INVITEs).
     pub(crate) fn sent_invites(&self) -> usize {
         self.logged()

@@ -346,6 +346,28 @@ pub(crate) struct VideoEcho {
     tasks: Vec<JoinHandle<()>>,
 }
 
+/// Places a video call from the rig's browser and waits until it is connected; the gateway's
+/// answer must accept video (Asterisk took a codec). Returns that answer's SDP.
+pub(crate) async fn call_with_video(rig: &CallRig) -> Result<String> {
+    rig.place_call(&super::rig::CallOptions {
+        video: true,
+        ..super::rig::CallOptions::default()
+    })
+    .await?;
+    let answer = rig.wait_answer(Duration::from_secs(10)).await?;
+    let sdp = answer["sdp"].as_str().unwrap_or_default().to_owned();
+    if section(&sdp, "video", "the gateway's answer to the browser")?
+        .port()
+        .is_none_or(|p| p == 0)
+    {
+        bail!(
+            "Asterisk took a video codec, so the answer to the browser should accept video:\n{sdp}"
+        );
+    }
+    rig.wait_state("connected", Duration::from_secs(15)).await?;
+    Ok(sdp)
+}
+
 /// Chromium, the gateway, and SIPp running `scenario` with its `[vport]` (Asterisk's video port)
 /// at a fresh [`VideoEcho`]; `more` are further SIPp arguments (e.g. `-d 3000`). Panics, with the
 /// reason, when something does not start: it is a test's setup.

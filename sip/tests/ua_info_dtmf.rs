@@ -10,23 +10,9 @@ use gateway_sip::message;
 use gateway_sip::ua::{SessionEvent, UaError};
 use rsip::Method;
 use ua_common::{
-    Harness, answered_609, asterisk_609_bye, capture, header, line, reply_from, request, response,
-    with_body,
+    Harness, answered_609, asterisk_609_bye, asterisk_info, capture, header, line, reply_from,
+    request, response,
 };
-
-/// Asterisk's BYE of the ladder turned into an INFO with `content_type` and `body`.
-fn asterisk_info(invite: &rsip::Request, cseq: u32, content_type: &str, body: &str) -> Vec<u8> {
-    let bye = String::from_utf8(asterisk_609_bye(invite, cseq)).unwrap();
-    let info = bye
-        .replace("BYE sip:", "INFO sip:")
-        .replace(&format!("CSeq: {cseq} BYE"), &format!("CSeq: {cseq} INFO"))
-        .replace("z9hG4bKPj25b854b8", &format!("z9hG4bKPjinfo{cseq}"))
-        .replace(
-            "Reason: Q.850;cause=16\r\n",
-            &format!("Content-Type: {content_type}\r\n"),
-        );
-    with_body(&info, body).into_bytes()
-}
 
 /// RFC 6086 §4.2: INFO in the dialog gets 200; a dtmf-relay body is reported as its digit and
 /// duration; another body is accepted silently (no Info-Package in legacy INFO, so no 469).

@@ -12,23 +12,9 @@ use gateway_sip::message;
 use gateway_sip::ua::{SessionEvent, UaError};
 use rsip::Method;
 use ua_common::{
-    Harness, answered_609, asterisk_609_bye, capture, header, line, reply_from, request, response,
-    with_body,
+    Harness, answered_609, asterisk_609_bye, asterisk_info, capture, header, line, reply_from,
+    request, response,
 };
-
-/// Asterisk's BYE of the ladder turned into an INFO with `content_type` and `body`.
-fn asterisk_info(invite: &rsip::Request, cseq: u32, content_type: &str, body: &str) -> Vec<u8> {
-    let bye = String::from_utf8(asterisk_609_bye(invite, cseq)).unwrap();
-    let info = bye
-        .replace("BYE sip:", "INFO sip:")
-        .replace(&format!("CSeq: {cseq} BYE"), &format!("CSeq: {cseq} INFO"))
-        .replace("z9hG4bKPj25b854b8", &format!("z9hG4bKPjinfo{cseq}"))
-        .replace(
-            "Reason: Q.850;cause=16\r\n",
-            &format!("Content-Type: {content_type}\r\n"),
-        );
-    with_body(&info, body).into_bytes()
-}
 
 /// The body chan_pjsip writes (`transmit_info_with_vidupdate`): RFC 5168 §7.1, indented.
 const ASTERISK_VIDUPDATE: &str = "<?xml version=\"1.0\" encoding=\"utf-8\" ?>\r\n \

@@ -473,6 +473,26 @@ pub(crate) fn asterisk_609_bye(invite: &Request, cseq: u32) -> Vec<u8> {
         .into_bytes()
 }
 
+/// Asterisk's BYE of the ladder turned into an in-dialog INFO with `content_type` and `body`
+/// (RFC 6086 §4): DTMF relay, RFC 5168 media control.
+pub(crate) fn asterisk_info(
+    invite: &Request,
+    cseq: u32,
+    content_type: &str,
+    body: &str,
+) -> Vec<u8> {
+    let bye = String::from_utf8(asterisk_609_bye(invite, cseq)).unwrap();
+    let info = bye
+        .replace("BYE sip:", "INFO sip:")
+        .replace(&format!("CSeq: {cseq} BYE"), &format!("CSeq: {cseq} INFO"))
+        .replace("z9hG4bKPj25b854b8", &format!("z9hG4bKPjinfo{cseq}"))
+        .replace(
+            "Reason: Q.850;cause=16\r\n",
+            &format!("Content-Type: {content_type}\r\n"),
+        );
+    with_body(&info, body).into_bytes()
+}
+
 /// Asterisk's ACK for our non-2xx final response to [`asterisk_reinvite`] `n` (same branch,
 /// §17.1.1.3).
 pub(crate) fn asterisk_reinvite_tx_ack(invite: &Request, n: u32) -> Vec<u8> {
